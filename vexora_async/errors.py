@@ -1,0 +1,192 @@
+"""Every error the SDK raises, under one base class.
+
+The classes answer the question a payment integration cares about most: *was the order
+created?*  ``OrderRejected`` means definitely not, ``OrderExists`` means definitely yes,
+``OutcomeUnknown`` means the caller must not assume either.  ``ConnectError`` means the
+request never left this process.
+
+No message, ``str`` or ``repr`` here contains a secret, a signature or customer data: the
+errors carry field names, rule names, codes and trade numbers only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+if TYPE_CHECKING:
+    from .models import PaymentState
+
+__all__ = [
+    "APIError",
+    "ConfigurationError",
+    "ConnectError",
+    "ConnectionDropped",
+    "HTTPStatusError",
+    "MalformedResponse",
+    "OrderExists",
+    "OrderNotFound",
+    "OrderRejected",
+    "OutcomeUnknown",
+    "RequestTimeout",
+    "ResponseError",
+    "SignatureError",
+    "TransportError",
+    "ValidationError",
+    "VexoraError",
+    "Violation",
+]
+
+
+class VexoraError(Exception):
+    """Base class of every error raised by vexora_async."""
+
+
+@attrs.frozen
+class Violation:
+    """One broken rule: which field (SDK name), which rule, and a hint that holds no data."""
+
+    field: str
+    rule: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.rule}" + (f" ({self.hint})" if self.hint else "")
+
+
+class ValidationError(VexoraError, ValueError):
+    """The request breaks one or more rules of its profile; nothing was sent.
+
+    ``violations`` lists every broken rule, not just the first one found.
+    """
+
+    def __init__(self, violations: Iterable[Violation]) -> None:
+        self.violations: tuple[Violation, ...] = tuple(violations)
+        count = len(self.violations)
+        lines = "; ".join(str(v) for v in self.violations)
+        super().__init__(f"{count} invalid field{'s' if count != 1 else ''}: {lines}")
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The offending field names, in the order they were found (may repeat)."""
+        return tuple(v.field for v in self.violations)
+
+
+class ConfigurationError(VexoraError, ValueError):
+    """The client or a profile is configured in a way that cannot work."""
+
+
+class SignatureError(VexoraError):
+    """A signature is missing or does not verify (callbacks, signed payloads)."""
+
+
+class TransportError(VexoraError):
+    """The HTTP exchange failed below the gateway's answer.
+
+    ``sent`` is ``False`` when the request certainly never reached the gateway and ``None``
+    when it may have.
+    """
+
+    sent: bool | None = None
+
+
+class ConnectError(TransportError):
+    """No connection could be made (refused, DNS, pool wait): the request was never sent."""
+
+    sent = False
+
+
+class RequestTimeout(TransportError, TimeoutError):
+    """No answer in time after the request may have been sent: the outcome is unknown."""
+
+
+class ConnectionDropped(TransportError):
+    """The connection broke after the request may have been sent: the outcome is unknown."""
+
+
+class ResponseError(VexoraError):
+    """The gateway answered, but not with a readable envelope."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class HTTPStatusError(ResponseError):
+    """A non-2xx HTTP status without a gateway envelope."""
+
+    def __init__(self, status: int, *, retry_after: float | None = None) -> None:
+        super().__init__(f"HTTP {status} from the gateway", status=status)
+        self.status: int = status
+        self.retry_after = retry_after
+
+
+class MalformedResponse(ResponseError):
+    """The body is not JSON, not an envelope, or lacks a field the SDK needs."""
+
+
+class APIError(VexoraError):
+    """The gateway answered with a non-success ``code``; ``msg`` is its own text."""
+
+    def __init__(self, code: str, msg: str, *, trade_no: str | None = None) -> None:
+        self.code = code
+        self.msg = msg
+        self.trade_no = trade_no
+        where = f" for trade {trade_no}" if trade_no else ""
+        super().__init__(f"gateway code {code}{where}: {msg}")
+
+
+class OrderRejected(APIError):
+    """The gateway refused to create the order: it definitely does not exist."""
+
+
+class OrderNotFound(APIError):
+    """A query found no such order *yet*. This is not a failure of the order."""
+
+
+class OutcomeUnknown(VexoraError):
+    """The order may or may not exist at the gateway.
+
+    Query it later (``query_payment``) with the same ``trade_no``; never create it again
+    under a new number without knowing it does not exist.
+    """
+
+    def __init__(
+        self,
+        trade_no: str,
+        reason: str,
+        *,
+        attempts: int = 1,
+        known: Sequence[str] = (),
+    ) -> None:
+        self.trade_no = trade_no
+        self.reason = reason
+        self.attempts = attempts
+        self.known = tuple(known)
+        super().__init__(
+            f"outcome unknown for trade {trade_no} after {attempts} attempt(s): {reason}"
+        )
+
+
+class OrderExists(VexoraError):
+    """The order exists at the gateway, but its cashier URL was lost on the way back.
+
+    ``state`` is what a query returned; decide from it whether to show the payer another
+    route or to cancel on your side.
+    """
+
+    def __init__(self, trade_no: str, state: PaymentState, *, reason: str = "") -> None:
+        self.trade_no = trade_no
+        self.state = state
+        extra = f": {reason}" if reason else ""
+        super().__init__(f"trade {trade_no} exists at the gateway, cashier URL unknown{extra}")
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line, data-free description of any exception (for logs and reasons)."""
+    if isinstance(exc, VexoraError):
+        return f"{type(exc).__name__}: {exc}"
+    return type(exc).__name__
+

@@ -1,0 +1,97 @@
+"""The default transport: a pooled ``aiohttp.ClientSession``.
+
+The session is created lazily inside the running loop (so a client can be built anywhere).
+A session or connector you pass in is yours: it is used and never closed here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl as _ssl
+
+import aiohttp
+
+from ..errors import ConfigurationError, ConnectError, ConnectionDropped, RequestTimeout
+from .base import DEFAULT_MAX_BODY, HttpRequest, HttpResponse, Timeouts
+
+__all__ = ["AiohttpTransport"]
+
+
+class AiohttpTransport:
+    def __init__(
+        self,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        connector: aiohttp.BaseConnector | None = None,
+        limit: int = 100,
+        timeouts: Timeouts | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY,
+        ssl: _ssl.SSLContext | None = None,
+    ) -> None:
+        if session is not None and connector is not None:
+            raise ConfigurationError("pass a session or a connector, not both")
+        if limit < 1:
+            raise ConfigurationError("limit must be at least 1")
+        self._session = session
+        self._owns_session = session is None
+        self._connector = connector
+        self._limit = limit
+        self._timeouts = timeouts or Timeouts()
+        self._default_timeout = self._client_timeout(self._timeouts.total)
+        self._max_body = max_body_size
+        self._ssl = ssl
+        self._closed = False
+
+    def _client_timeout(self, total: float | None) -> aiohttp.ClientTimeout:
+        return aiohttp.ClientTimeout(total=total, connect=self._timeouts.connect)
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise ConnectError("the transport is closed")
+        connector = self._connector or aiohttp.TCPConnector(
+            limit=self._limit, ssl=self._ssl or True
+        )
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            connector_owner=self._connector is None,
+            timeout=self._default_timeout,
+            # The gateway needs none of these; skipping them saves work per request.
+            skip_auto_headers=("User-Agent",),
+            auto_decompress=True,
+        )
+        return self._session
+
+    async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
+        session = self._session or self._open_session()
+        client_timeout = (
+            self._default_timeout if timeout is None else self._client_timeout(timeout)
+        )
+        try:
+            async with session.request(
+                request.method,
+                request.url,
+                data=request.body,
+                headers=request.headers,
+                timeout=client_timeout,
+            ) as response:
+                body = await response.content.read(self._max_body + 1)
+                if len(body) > self._max_body:
+                    raise ConnectionDropped(f"response body larger than {self._max_body} bytes")
+                headers = {k.lower(): v for k, v in response.headers.items()}
+                return HttpResponse(response.status, headers, body)
+        # Order matters: the connector errors subclass the OS and timeout errors below.
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            raise ConnectError(f"could not connect: {type(exc).__name__}") from None
+        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
+            raise RequestTimeout(f"no answer in time: {type(exc).__name__}") from None
+        except aiohttp.ClientError as exc:
+            raise ConnectionDropped(f"connection failed: {type(exc).__name__}") from None
+
+    async def aclose(self) -> None:
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and self._owns_session:
+            await session.close()
+
+    def __repr__(self) -> str:
+        return f"AiohttpTransport(limit={self._limit}, timeouts={self._timeouts!r})"

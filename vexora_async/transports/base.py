@@ -1,0 +1,50 @@
+"""The transport contract: bytes in, status/headers/bytes out, typed failures.
+
+A transport raises ``ConnectError`` when the request certainly never left, ``RequestTimeout``
+or ``ConnectionDropped`` when it may have reached the gateway. It never interprets the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol, runtime_checkable
+
+import attrs
+
+__all__ = ["DEFAULT_MAX_BODY", "HttpRequest", "HttpResponse", "Timeouts", "Transport"]
+
+DEFAULT_MAX_BODY = 1 << 20  # a checkout answer is < 4 KiB; anything near 1 MiB is not ours
+
+
+@attrs.frozen(slots=True)
+class Timeouts:
+    """Finite by default: ``connect`` covers pool wait and connecting, ``total`` one attempt."""
+
+    connect: float = 5.0
+    total: float = 30.0
+
+
+@attrs.frozen(slots=True)
+class HttpRequest:
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+
+
+@attrs.frozen(slots=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]  # keys lower-cased
+    body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Anything that can send an ``HttpRequest``; ``timeout`` is seconds for this attempt."""
+
+    async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
+        ...
+
+    async def aclose(self) -> None:
+        ...
