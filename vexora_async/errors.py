@@ -189,4 +189,3 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, VexoraError):
         return f"{type(exc).__name__}: {exc}"
     return type(exc).__name__
-

@@ -86,12 +86,14 @@ class RegionProfile:
         out: dict[str, Any] = {}
         if not violations:
             out["amount"] = self.amount.render(amount)  # type: ignore[arg-type]
+        seen: dict[str, Any] = {}  # every field given, valid or not, for cross-field rules
         for rule in self.fields:
             value = given.pop(rule.wire, None)
             if value is None or value == "":
                 if rule.required:
                     violations.append(Violation(rule.name, "required"))
                 continue
+            seen[rule.wire] = value
             if not isinstance(value, str):
                 violations.append(Violation(rule.name, "not_text", "must be a string"))
                 continue
@@ -101,13 +103,13 @@ class RegionProfile:
                 except rules.Invalid as invalid:
                     violations.append(Violation(rule.name, invalid.rule, invalid.hint))
                     continue
-            out[rule.wire] = value
+            out[rule.wire] = seen[rule.wire] = value
         for wire in given:
             violations.append(
                 Violation(_sdk_name(wire), "not_allowed", f"not sent by the {self.name} profile")
             )
         for condition in self.conditions:
-            violations.extend(condition(out))
+            violations.extend(condition(seen))
         if violations:
             raise ValidationError(violations)
         return out
@@ -171,9 +173,7 @@ class ProfileRegistry:
 
 # Built-in profiles (SPEC §4) ---------------------------------------------------------------
 
-_COMMON_TAIL = (
-    field("notify_url", rules.http_url),
-)
+_COMMON_TAIL = (field("notify_url", rules.http_url),)
 
 _IDR_FIELDS = (
     field("trade_no", rules.trade_no),

@@ -63,9 +63,7 @@ class AiohttpTransport:
 
     async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
         session = self._session or self._open_session()
-        client_timeout = (
-            self._default_timeout if timeout is None else self._client_timeout(timeout)
-        )
+        client_timeout = self._default_timeout if timeout is None else self._client_timeout(timeout)
         try:
             async with session.request(
                 request.method,

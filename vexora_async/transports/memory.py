@@ -100,8 +100,8 @@ class _NullProtocol:
 
     _reading_paused = False
 
-    def pause_reading(self) -> None:
+    def pause_reading(self, **_: object) -> None:
         return None
 
-    def resume_reading(self) -> None:
+    def resume_reading(self, **_: object) -> None:
         return None

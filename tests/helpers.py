@@ -1,0 +1,71 @@
+"""Small test helpers shared by several test modules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from vexora_async import CheckoutRequest, HttpRequest, HttpResponse, MemoryTransport
+
+SECRET = "TESTSECRET"
+MERCHANT = "0000000001"
+
+_SDK_NAMES = {
+    "tradeNo": "trade_no",
+    "notifyUrl": "notify_url",
+    "returnUrl": "return_url",
+    "channelCode": "channel_code",
+    "wayCode": "way_code",
+    "ipAddress": "ip_address",
+    "bankNumber": "bank_number",
+}
+
+
+def request_from_wire(example: Mapping[str, Any], **changes: Any) -> CheckoutRequest:
+    """A ``CheckoutRequest`` with the business fields of a wire example (no sign/timestamp)."""
+    kwargs = {
+        _SDK_NAMES.get(key, key): value
+        for key, value in example.items()
+        if key not in ("sign", "timestamp")
+    }
+    kwargs.update(changes)
+    return CheckoutRequest(**kwargs)
+
+
+def envelope(
+    data: Mapping[str, Any] | None = None, code: str = "0000", msg: str = "success"
+) -> bytes:
+    body: dict[str, Any] = {"msg": msg, "code": code, "timestamp": 1728609277476, "success": True}
+    if data is not None:
+        body["data"] = dict(data)
+    return json.dumps(body).encode()
+
+
+class Recorder:
+    """A MemoryTransport handler that records requests and answers with a fixed response."""
+
+    def __init__(self, answer: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.requests: list[HttpRequest] = []
+        self._answer = answer
+        self.transport = MemoryTransport(self)
+
+    async def __call__(self, request: HttpRequest) -> HttpResponse:
+        self.requests.append(request)
+        return self._answer(request)
+
+    @property
+    def last_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = json.loads(self.requests[-1].body)
+        return body
+
+
+def link_data(trade_no: str = "T1", **extra: Any) -> dict[str, Any]:
+    return {
+        "tradeNo": trade_no,
+        "platFormTradeNo": "PF" + trade_no,
+        "status": "0015",
+        "desc": "Paying",
+        "paymentUrl": f"https://cashier.example/{trade_no}",
+        **extra,
+    }

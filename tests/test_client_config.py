@@ -1,0 +1,257 @@
+"""Client construction, lifecycle, middlewares, transports and redaction."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from vexora_async import (
+    CheckoutRequest,
+    ConfigurationError,
+    ConnectError,
+    HttpRequest,
+    HttpResponse,
+    MemoryTransport,
+    RegionProfile,
+    TradeState,
+    TradeStatus,
+    ValidationError,
+    VexoraClient,
+    register_profile,
+    rules,
+)
+from vexora_async.call import ApiCall, Envelope
+from vexora_async.middleware import Next
+from vexora_async.regions import VEXORA_IDR, FieldRule, registry
+from vexora_async.signing import verify
+
+from . import seed_examples as seeds
+from .helpers import MERCHANT, SECRET, Recorder, envelope, link_data, request_from_wire
+
+
+def _ok(request: Any) -> HttpResponse:
+    return HttpResponse(200, {}, envelope(link_data(json.loads(request.body)["tradeNo"])))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"base_url": "http://gateway.example"}, "https"),
+        ({"base_url": "gateway.example"}, "absolute"),
+        ({"merchant_no": "ABC"}, "merchant_no"),
+        ({"secret": ""}, "secret"),
+        ({"region": "MARS"}, "unknown region"),
+    ],
+)
+def test_bad_configuration_is_refused(kwargs: dict[str, Any], message: str) -> None:
+    settings: dict[str, Any] = {
+        "merchant_no": MERCHANT,
+        "secret": SECRET,
+        "base_url": "https://gateway.example",
+        **kwargs,
+    }
+    with pytest.raises(ConfigurationError, match=message):
+        VexoraClient(**settings)
+
+
+def test_plain_http_is_allowed_for_loopback_or_when_asked() -> None:
+    VexoraClient(merchant_no=MERCHANT, secret=SECRET, base_url="http://127.0.0.1:8080")
+    VexoraClient(merchant_no=MERCHANT, secret=SECRET, base_url="http://localhost:8080")
+    VexoraClient(
+        merchant_no=MERCHANT,
+        secret=SECRET,
+        base_url="http://gateway.internal",
+        allow_insecure_http=True,
+    )
+
+
+def test_repr_never_shows_the_secret_or_personal_data() -> None:
+    client = VexoraClient(merchant_no=MERCHANT, secret="TOPSECRET", base_url="https://g.example")
+    request = request_from_wire(seeds.PHP_NET_BANKING_REQUEST)
+    text = repr(client) + repr(request) + str(request)
+    for private in ("TOPSECRET", "0912345678", "123@gmail.com", "efg", "192.168.0.1", "808-"):
+        assert private not in text
+    assert "00000007" in text  # the trade number is not personal data and helps debugging
+
+
+async def test_invalid_request_sends_nothing() -> None:
+    recorder = Recorder(_ok)
+    async with VexoraClient(
+        merchant_no=MERCHANT,
+        secret=SECRET,
+        base_url="https://g.example",
+        transport=recorder.transport,
+    ) as client:
+        with pytest.raises(ValidationError):
+            await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST, amount=1))
+        with pytest.raises(ValidationError):
+            await client.query_payment("not a trade number")
+    assert recorder.requests == []
+
+
+async def test_user_middleware_sees_the_final_signed_request() -> None:
+    seen: list[ApiCall] = []
+
+    async def spy(call: ApiCall, next_: Next) -> Envelope:
+        seen.append(call)
+        return await next_(call)
+
+    recorder = Recorder(_ok)
+    async with VexoraClient(
+        merchant_no=MERCHANT,
+        secret=SECRET,
+        base_url="https://g.example",
+        transport=recorder.transport,
+        middlewares=[spy],
+        clock=lambda: 1715941383720,
+    ) as client:
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    (call,) = seen
+    assert call.fields["timestamp"] == "1715941383720"
+    assert verify(call.fields, SECRET)
+    assert call.headers["merchantNo"] == MERCHANT
+    assert recorder.last_body == dict(call.fields)
+
+
+async def test_memory_transport_runs_an_aiohttp_application() -> None:
+    received: list[tuple[str, dict[str, Any]]] = []
+
+    async def checkout(request: web.Request) -> web.Response:
+        body = await request.json()
+        received.append((request.headers["merchantNo"], body))
+        return web.json_response(
+            {"code": "0000", "msg": "success", "data": link_data(body["tradeNo"])}
+        )
+
+    app = web.Application()
+    app.router.add_post("/v1/vexora/checkout", checkout)
+    transport = MemoryTransport(app)
+    async with VexoraClient(
+        merchant_no=MERCHANT, secret=SECRET, base_url="https://g.example", transport=transport
+    ) as client:
+        link = await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+        with pytest.raises(Exception) as missing:
+            await client.query_payment("T1")  # no such route: 404 without an envelope
+    await transport.aclose()
+    assert link.payment_url.endswith(seeds.IDR_REQUEST["tradeNo"])
+    ((merchant, body),) = received
+    assert merchant == MERCHANT and verify(body, SECRET)
+    assert "404" in str(missing.value)
+    with pytest.raises(ConnectError):  # closed
+        await transport.send(HttpRequest("POST", "https://g.example/x", {}, b""))
+
+
+async def test_a_session_you_pass_is_used_and_not_closed() -> None:
+    async with aiohttp.ClientSession() as session:
+        client = VexoraClient(
+            merchant_no=MERCHANT, secret=SECRET, base_url="https://g.example", session=session
+        )
+        await client.aclose()
+        assert not session.closed
+
+
+async def test_a_connector_you_pass_is_not_closed() -> None:
+    connector = aiohttp.TCPConnector(limit=5)
+    from aioresponses import aioresponses
+
+    with aioresponses() as mocked:
+        mocked.post(
+            "https://g.example/v1/vexora/checkout",
+            body=envelope(link_data(seeds.IDR_REQUEST["tradeNo"])),
+        )
+        async with VexoraClient(
+            merchant_no=MERCHANT, secret=SECRET, base_url="https://g.example", connector=connector
+        ) as client:
+            await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert not connector.closed
+    await connector.close()
+
+
+def test_session_and_connector_together_are_refused() -> None:
+    with pytest.raises(ConfigurationError):
+        VexoraClient(
+            merchant_no=MERCHANT,
+            secret=SECRET,
+            base_url="https://g.example",
+            session=object(),  # type: ignore[arg-type]
+            connector=object(),  # type: ignore[arg-type]
+        )
+
+
+@pytest.mark.parametrize(
+    ("code", "state"),
+    [
+        ("0000", TradeState.PAID),
+        ("0001", TradeState.PARTIALLY_PAID),
+        ("0015", TradeState.PROCESSING),
+        ("00029", TradeState.FAILED),
+        ("0029", TradeState.FAILED),
+        ("7777", TradeState.FAILED),
+    ],
+)
+def test_trade_status_meanings(code: str, state: TradeState) -> None:
+    status = TradeStatus.of(code)
+    assert status.state is state and status.code == code
+    assert status.is_final == (state in (TradeState.PAID, TradeState.FAILED))
+
+
+async def test_a_custom_profile_is_a_few_lines() -> None:
+    # The Philippines page's shape: a single payType instead of channel/way codes.
+    ph = register_profile(
+        RegionProfile(
+            name="PH_PAYTYPE_TEST",
+            checkout_path="/v1/vexora/checkout",
+            query_path="/v1/vexora/queryPayInResult",
+            fields=(
+                FieldRule("trade_no", check=rules.trade_no),
+                FieldRule(
+                    "payType", check=rules.one_of("GCash", "GrabPay", "Maya", "GCash2", "QRPH")
+                ),
+                FieldRule("notify_url", check=rules.http_url),
+                FieldRule("return_url", required=False, check=rules.http_url),
+            ),
+            amount=rules.AmountRule(decimals=2),
+        )
+    )
+    try:
+        recorder = Recorder(_ok)
+        async with VexoraClient(
+            merchant_no=MERCHANT,
+            secret=SECRET,
+            base_url="https://g.example",
+            region="ph_paytype_test",
+            transport=recorder.transport,
+        ) as client:
+            await client.create_payment_link(
+                CheckoutRequest(
+                    trade_no="PH1",
+                    amount=500,
+                    notify_url="https://m.example/n",
+                    extra={"payType": "GCash"},
+                )
+            )
+            with pytest.raises(ValidationError) as caught:
+                await client.create_payment_link(
+                    CheckoutRequest(trade_no="PH2", amount=500, extra={"payType": "Cash"})
+                )
+        assert set(recorder.last_body) == {
+            "tradeNo",
+            "amount",
+            "payType",
+            "notifyUrl",
+            "timestamp",
+            "sign",
+        }
+        assert recorder.last_body["amount"] == "500"
+        assert {(v.field, v.rule) for v in caught.value.violations} == {
+            ("payType", "not_allowed_value"),
+            ("notify_url", "required"),
+        }
+        with pytest.raises(ConfigurationError):
+            register_profile(ph)
+    finally:
+        registry.register(VEXORA_IDR, replace=True)  # leave the registry as found
