@@ -29,12 +29,14 @@ from vexora_async import (
     RequestTimeout,
     VexoraClient,
 )
+from vexora_async.retry import RetryPolicy
 from vexora_async.signing import verify
 
 from . import seed_examples as seeds
 from .helpers import MERCHANT, SECRET, link_data, request_from_wire
 
 BASE = "https://sandbox-api.vexora.tech/indonesia"
+SINGLE = RetryPolicy(attempts=1, reconcile=False)
 EXAMPLES = {
     "IDR": seeds.IDR_REQUEST,
     "PAYPRO_IDR": seeds.IDR_REQUEST,
@@ -59,7 +61,8 @@ def mocked() -> Any:
 
 @pytest.fixture
 async def client() -> AsyncIterator[VexoraClient]:
-    async with VexoraClient(merchant_no=MERCHANT, secret=SECRET, base_url=BASE) as c:
+    # One attempt, no reconciliation: these tests are about reading single answers.
+    async with VexoraClient(merchant_no=MERCHANT, secret=SECRET, base_url=BASE, retry=SINGLE) as c:
         yield c
 
 
@@ -82,7 +85,7 @@ async def test_path_header_and_sign_per_profile(mocked: Any, region: str) -> Non
         payload=_envelope(data={"tradeNo": example["tradeNo"], "status": "0000", "amount": "300"}),
     )
     async with VexoraClient(
-        merchant_no=MERCHANT, secret=SECRET, base_url=BASE + "/", region=region
+        merchant_no=MERCHANT, secret=SECRET, base_url=BASE + "/", region=region, retry=SINGLE
     ) as client:
         link = await client.create_payment_link(request_from_wire(example))
         state = await client.query_payment(example["tradeNo"])

@@ -8,9 +8,27 @@ from typing import Any
 
 import attrs
 
-__all__ = ["ApiCall", "Envelope"]
+__all__ = ["ApiCall", "CallTrace", "Envelope"]
 
 _NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+
+
+@attrs.define(slots=True)
+class CallTrace:
+    """What the attempts of one call found out, filled in by the retry middleware.
+
+    ``maybe_sent`` turns true once any attempt may have reached the gateway without a
+    readable answer: from then on a rejection may mean "you already created it".
+    """
+
+    maybe_sent: bool = False
+    attempts: int = 0
+    outcomes: list[str] = attrs.Factory(list)
+
+    def record(self, outcome: str, *, maybe_sent: bool) -> None:
+        self.attempts += 1
+        self.outcomes.append(outcome)
+        self.maybe_sent = self.maybe_sent or maybe_sent
 
 
 @attrs.frozen(slots=True)
@@ -25,6 +43,8 @@ class ApiCall:
     timeout: float | None = None
     headers: Mapping[str, str] = _NO_HEADERS
     attempt: int = 1
+    retry: Any = None  # a RetryPolicy overriding the client's for this call
+    trace: CallTrace | None = attrs.field(default=None, eq=False, repr=False)
 
 
 @attrs.frozen(slots=True)

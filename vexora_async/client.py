@@ -10,25 +10,32 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from .call import ApiCall
-from .envelope import read_checkout, read_query
+from .call import ApiCall, CallTrace
+from .envelope import ACCEPTED, SYSTEM_ERROR, read_query
 from .errors import (
     ConfigurationError,
     ConnectError,
     HTTPStatusError,
+    MalformedResponse,
+    OrderExists,
+    OrderNotFound,
+    OrderRejected,
     OutcomeUnknown,
     ResponseError,
     TransportError,
     ValidationError,
+    VexoraError,
     Violation,
     describe,
 )
 from .middleware import Middleware, SigningMiddleware, compose, epoch_millis, sender
 from .models import CheckoutRequest, PaymentLink, PaymentState
 from .regions import ProfileRegistry, RegionProfile, registry
+from .retry import AttemptHook, RequestHook, RetryMiddleware, RetryPolicy
 from .rules import Invalid, trade_no
 from .transports.aiohttp import AiohttpTransport
 from .transports.base import Timeouts, Transport
+from .wire import structure_response
 
 __all__ = ["VexoraClient"]
 
@@ -60,6 +67,9 @@ class VexoraClient:
         limit: int = 100,
         timeouts: Timeouts | None = None,
         middlewares: Sequence[Middleware] = (),
+        retry: RetryPolicy | RetryMiddleware | None = None,
+        on_request: RequestHook | None = None,
+        on_attempt: AttemptHook | None = None,
         clock: Callable[[], int] = epoch_millis,
         profiles: ProfileRegistry | None = None,
         allow_insecure_http: bool = False,
@@ -79,7 +89,12 @@ class VexoraClient:
         signing = SigningMiddleware(
             merchant_no, secret, timestamp_as_number=self.profile.timestamp_as_number, clock=clock
         )
-        self._middlewares: tuple[Middleware, ...] = (signing, *middlewares)
+        if isinstance(retry, RetryMiddleware):
+            retrying = retry  # brings its own hooks, sleep and clock (tests, tracing)
+        else:
+            retrying = RetryMiddleware(retry, on_request=on_request, on_attempt=on_attempt)
+        self.retry_policy = retrying.policy
+        self._middlewares: tuple[Middleware, ...] = (retrying, signing, *middlewares)
         self._send = compose(self._middlewares, sender(self._transport, base_url))
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -109,42 +124,137 @@ class VexoraClient:
     # -- operations -----------------------------------------------------------------------
 
     async def create_payment_link(
-        self, request: CheckoutRequest, *, timeout: float | None = None
+        self,
+        request: CheckoutRequest,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        maybe_sent: bool = False,
     ) -> PaymentLink:
-        """Create one payment link.
+        """Create one payment link, retrying safely under the same ``trade_no``.
 
-        Raises ``ValidationError`` (nothing sent), ``ConnectError`` (nothing sent),
-        ``OrderRejected`` (the gateway said no), ``OutcomeUnknown`` (it may exist: query it,
-        never re-create it under a new number), ``HTTPStatusError`` for a 4xx without an
-        envelope.
+        Returns the ``PaymentLink``, or raises:
+
+        - ``ValidationError`` / ``ConnectError``: nothing was sent.
+        - ``OrderRejected``: the gateway said no; the order does not exist.
+        - ``OrderExists``: it exists, but its cashier URL was lost (``.state`` has the query).
+        - ``OutcomeUnknown``: it may exist; query it later, never re-create it under a new
+          number.
+        - ``HTTPStatusError``: a 4xx without an envelope (nothing was processed).
+
+        Pass ``maybe_sent=True`` when an earlier run may already have sent this order (a
+        resumed batch): a rejection is then checked with a query before it is believed.
         """
         fields = self.profile.prepare(request)
-        call = ApiCall("checkout", self.profile.checkout_path, fields, request.trade_no, timeout)
+        policy = retry or self.retry_policy
+        trace = CallTrace(maybe_sent=maybe_sent)
+        try:
+            return await self._create_once(request.trade_no, fields, timeout, policy, trace)
+        except _Unclear as unclear:
+            if not policy.reconcile:
+                raise OutcomeUnknown(
+                    request.trade_no, unclear.reason, attempts=trace.attempts
+                ) from unclear.__cause__
+            return await self._reconcile(request.trade_no, fields, timeout, policy, trace, unclear)
+
+    async def _create_once(
+        self,
+        trade_no: str,
+        fields: dict[str, object],
+        timeout: float | None,
+        policy: RetryPolicy,
+        trace: CallTrace,
+    ) -> PaymentLink:
+        """One retried create. Raises ``_Unclear`` when only a query can tell what happened."""
+        call = ApiCall(
+            "checkout",
+            self.profile.checkout_path,
+            fields,
+            trade_no,
+            timeout,
+            retry=policy,
+            trace=trace,
+        )
         try:
             envelope = await self._send(call)
-        except ConnectError:
+        except (ConnectError, HTTPStatusError) as exc:
+            if (isinstance(exc, HTTPStatusError) and exc.status >= 500) or trace.maybe_sent:
+                raise _Unclear(describe(exc)) from exc
             raise
-        except HTTPStatusError as exc:
-            if exc.status < 500:
-                raise
-            raise OutcomeUnknown(request.trade_no, describe(exc)) from exc
         except (TransportError, ResponseError) as exc:
-            raise OutcomeUnknown(request.trade_no, describe(exc)) from exc
-        try:
-            return read_checkout(envelope, request.trade_no)
-        except ResponseError as exc:
-            # The gateway accepted the order but its answer is unreadable: it exists, or may.
-            raise OutcomeUnknown(request.trade_no, describe(exc)) from exc
+            raise _Unclear(describe(exc)) from exc
+        if envelope.code == ACCEPTED:
+            try:
+                return structure_response(envelope.data, PaymentLink, "checkout response")
+            except MalformedResponse as exc:
+                raise _Unclear(describe(exc), accepted=True) from exc
+        rejection = OrderRejected(envelope.code, envelope.msg, trade_no=trade_no)
+        if envelope.code == SYSTEM_ERROR:
+            raise _Unclear(f"gateway code {SYSTEM_ERROR}: {envelope.msg}")
+        if trace.maybe_sent:
+            # The duplicate-tradeNo code is undocumented: after an attempt that may have
+            # landed, any rejection could mean "you already created it". Ask before believing.
+            raise _Unclear(f"rejected after an unclear attempt: {rejection}", rejection=rejection)
+        raise rejection
 
-    async def query_payment(self, trade_no: str, *, timeout: float | None = None) -> PaymentState:
+    async def _reconcile(
+        self,
+        trade_no: str,
+        fields: dict[str, object],
+        timeout: float | None,
+        policy: RetryPolicy,
+        trace: CallTrace,
+        unclear: _Unclear,
+    ) -> PaymentLink:
+        """Query the order after an unclear create; resend it once if the gateway has none."""
+        known = [unclear.reason]
+        for round_ in (1, 2):
+            try:
+                state = await self.query_payment(trade_no, timeout=timeout)
+            except OrderNotFound:
+                known.append("query: not known to the gateway")
+                if unclear.rejection is not None:
+                    raise unclear.rejection from None  # rejected, and the gateway has none
+                if unclear.accepted or round_ == 2:
+                    break
+                # Not there: resending the same tradeNo cannot create a second order.
+                try:
+                    return await self._create_once(trade_no, fields, timeout, policy, trace)
+                except _Unclear as again:
+                    unclear = again
+                    known.append(again.reason)
+                    continue
+            except VexoraError as exc:
+                known.append(f"query failed: {describe(exc)}")
+                break
+            raise OrderExists(trade_no, state, reason=unclear.reason)
+        raise OutcomeUnknown(trade_no, unclear.reason, attempts=trace.attempts, known=known)
+
+    async def query_payment(
+        self, trade_no: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> PaymentState:
         """What the gateway knows of ``trade_no``.
 
         Raises ``OrderNotFound`` when the gateway does not know it (yet): not a failure.
         """
         _check_trade_no(trade_no)
-        call = ApiCall("query", self.profile.query_path, {"tradeNo": trade_no}, trade_no, timeout)
+        call = ApiCall(
+            "query", self.profile.query_path, {"tradeNo": trade_no}, trade_no, timeout, retry=retry
+        )
         envelope = await self._send(call)
         return read_query(envelope, trade_no)
+
+
+class _Unclear(Exception):
+    """Internal: a create whose result only a query can settle."""
+
+    def __init__(
+        self, reason: str, *, accepted: bool = False, rejection: OrderRejected | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.accepted = accepted
+        self.rejection = rejection
 
 
 def _check_trade_no(value: object) -> None:

@@ -1,0 +1,419 @@
+"""Retry classification, backoff schedule and reconciliation (aioresponses, no real sleeping)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aioresponses import aioresponses
+from yarl import URL
+
+from vexora_async import (
+    ConnectError,
+    HTTPStatusError,
+    OrderExists,
+    OrderRejected,
+    OutcomeUnknown,
+    VexoraClient,
+)
+from vexora_async.call import ApiCall, CallTrace, Envelope
+from vexora_async.errors import ConfigurationError, RequestTimeout
+from vexora_async.retry import AttemptEvent, RequestEvent, RetryMiddleware, RetryPolicy
+from vexora_async.signing import verify
+
+from . import seed_examples as seeds
+from .helpers import MERCHANT, SECRET, link_data, request_from_wire
+
+BASE = "https://gw.example/indonesia"
+CHECKOUT = BASE + "/v1/vexora/checkout"
+QUERY = BASE + "/v1/vexora/queryPayInResult"
+TRADE = seeds.IDR_REQUEST["tradeNo"]
+CONNECT_REFUSED = aiohttp.ClientConnectorError(
+    aiohttp.client_reqrep.ConnectionKey("gw.example", 443, True, True, None, None, None),
+    OSError(111, "refused"),
+)
+
+
+def _envelope(code: str = "0000", data: Any = None, msg: str = "success") -> dict[str, Any]:
+    return {"msg": msg, "code": code, "timestamp": 1, "success": code == "0000", "data": data}
+
+
+class FakeTime:
+    """An injected clock and sleep: sleeping advances the clock, nothing waits."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def mocked() -> Any:
+    with aioresponses() as m:
+        yield m
+
+
+@pytest.fixture
+async def client(fake_time: FakeTime) -> AsyncIterator[VexoraClient]:
+    retry = RetryMiddleware(
+        RetryPolicy(attempts=3), sleep=fake_time.sleep, clock=fake_time.clock, random=lambda: 0.0
+    )
+    stamps = iter(range(1_700_000_000_000, 1_800_000_000_000))
+    async with VexoraClient(
+        merchant_no=MERCHANT,
+        secret=SECRET,
+        base_url=BASE,
+        retry=retry,
+        clock=lambda: next(stamps),
+    ) as c:
+        yield c
+
+
+def _bodies(mocked: Any, url: str) -> list[dict[str, Any]]:
+    return [json.loads(call.kwargs["data"]) for call in mocked.requests.get(("POST", URL(url)), [])]
+
+
+def _business(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in ("timestamp", "sign")}
+
+
+# -- the schedule, on the middleware alone ---------------------------------------------------
+
+
+async def _run(
+    middleware: RetryMiddleware, outcomes: list[Exception | Envelope], call: ApiCall | None = None
+) -> tuple[Envelope, list[ApiCall]]:
+    seen: list[ApiCall] = []
+    pending = list(outcomes)
+
+    async def next_(c: ApiCall) -> Envelope:
+        seen.append(c)
+        item = pending.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    call = call or ApiCall("checkout", "/x", {"tradeNo": "T1"}, "T1")
+    return await middleware(call, next_), seen
+
+
+OK_ENVELOPE = Envelope("0000", "success", {})
+
+
+async def test_backoff_doubles_up_to_the_cap(fake_time: FakeTime) -> None:
+    policy = RetryPolicy(attempts=6, backoff=0.5, backoff_max=3.0, jitter=0.5, deadline=None)
+    middleware = RetryMiddleware(
+        policy, sleep=fake_time.sleep, clock=fake_time.clock, random=lambda: 0.0
+    )
+    envelope, seen = await _run(middleware, [ConnectError("x")] * 5 + [OK_ENVELOPE])
+    assert envelope is OK_ENVELOPE
+    assert fake_time.sleeps == [0.5, 1.0, 2.0, 3.0, 3.0]
+    assert [c.attempt for c in seen] == [1, 2, 3, 4, 5, 6]
+
+
+async def test_jitter_takes_off_at_most_its_share(fake_time: FakeTime) -> None:
+    policy = RetryPolicy(attempts=3, backoff=1.0, jitter=0.5)
+    middleware = RetryMiddleware(
+        policy, sleep=fake_time.sleep, clock=fake_time.clock, random=lambda: 0.999
+    )
+    await _run(middleware, [ConnectError("x"), ConnectError("x"), OK_ENVELOPE])
+    assert fake_time.sleeps == pytest.approx([0.5005, 1.001])
+
+
+async def test_retry_after_is_honoured_up_to_the_cap(fake_time: FakeTime) -> None:
+    policy = RetryPolicy(attempts=3, retry_after_max=10.0)
+    middleware = RetryMiddleware(
+        policy, sleep=fake_time.sleep, clock=fake_time.clock, random=lambda: 0.0
+    )
+    await _run(
+        middleware,
+        [
+            HTTPStatusError(429, retry_after=4.0),
+            HTTPStatusError(503, retry_after=60.0),
+            OK_ENVELOPE,
+        ],
+    )
+    assert fake_time.sleeps == [4.0, 10.0]
+
+
+async def test_the_deadline_stops_retrying_and_bounds_each_attempt(fake_time: FakeTime) -> None:
+    policy = RetryPolicy(
+        attempts=10, backoff=4.0, backoff_max=4.0, attempt_timeout=15.0, deadline=10.0
+    )
+    middleware = RetryMiddleware(
+        policy, sleep=fake_time.sleep, clock=fake_time.clock, random=lambda: 0.0
+    )
+    with pytest.raises(RequestTimeout):
+        await _run(middleware, [RequestTimeout("t")] * 10)
+    # 0s: attempt 1 (timeout 10), 4s: attempt 2 (6 left), 8s: attempt 3 (2 left); 12s > deadline.
+    assert fake_time.sleeps == [4.0, 4.0]
+
+
+async def test_attempt_timeout_is_passed_down(fake_time: FakeTime) -> None:
+    policy = RetryPolicy(attempts=2, attempt_timeout=7.0, deadline=None)
+    middleware = RetryMiddleware(policy, sleep=fake_time.sleep, clock=fake_time.clock)
+    _, seen = await _run(middleware, [OK_ENVELOPE])
+    assert seen[0].timeout == 7.0
+    _, seen = await _run(middleware, [OK_ENVELOPE], ApiCall("query", "/q", {}, "T", timeout=2.0))
+    assert seen[0].timeout == 2.0
+
+
+async def test_answers_are_not_retried_and_the_trace_records_outcomes(fake_time: FakeTime) -> None:
+    middleware = RetryMiddleware(RetryPolicy(), sleep=fake_time.sleep, clock=fake_time.clock)
+    trace = CallTrace()
+    rejected = Envelope("8000", "duplicate", None)
+    call = ApiCall("checkout", "/x", {}, "T1", trace=trace)
+    envelope, seen = await _run(middleware, [HTTPStatusError(500), rejected], call)
+    assert envelope is rejected and len(seen) == 2
+    assert trace.outcomes == ["unknown", "answered"] and trace.maybe_sent
+    with pytest.raises(HTTPStatusError):
+        await _run(middleware, [HTTPStatusError(400)])
+
+
+@pytest.mark.parametrize(
+    "bad", [{"attempts": 0}, {"jitter": 1.5}, {"backoff": 0}, {"deadline": -1.0}]
+)
+def test_bad_policies_are_refused(bad: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        RetryPolicy(**bad)
+
+
+# -- classification through the client ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        {"exception": CONNECT_REFUSED},  # not sent
+        {"exception": asyncio.TimeoutError()},  # sent, unknown
+        {"exception": aiohttp.ServerDisconnectedError()},
+        {"status": 500, "body": "oops"},
+        {"status": 502, "body": "<html>"},
+        {"status": 200, "body": "{truncated"},
+        {"payload": _envelope("5000", None, "system error")},
+        {"status": 429, "body": "slow", "headers": {"Retry-After": "2"}},
+        {"status": 503, "body": "busy", "headers": {"Retry-After": "1"}},
+    ],
+)
+async def test_retryable_failures_are_retried_with_identical_business_fields(
+    mocked: Any, client: VexoraClient, first: dict[str, Any]
+) -> None:
+    mocked.post(CHECKOUT, **first)
+    mocked.post(CHECKOUT, payload=_envelope(data=link_data(TRADE)))
+    link = await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert link.trade_no == TRADE
+    one, two = _bodies(mocked, CHECKOUT)
+    assert json.dumps(_business(one)) == json.dumps(_business(two))  # byte-identical fields
+    assert one["timestamp"] != two["timestamp"] and one["sign"] != two["sign"]
+    assert verify(one, SECRET) and verify(two, SECRET)
+    assert _bodies(mocked, QUERY) == []
+
+
+async def test_a_rejection_on_the_first_attempt_is_final(mocked: Any, client: VexoraClient) -> None:
+    mocked.post(CHECKOUT, payload=_envelope("1000", None, "amount: below_minimum"))
+    with pytest.raises(OrderRejected):
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert len(_bodies(mocked, CHECKOUT)) == 1 and _bodies(mocked, QUERY) == []
+
+
+async def test_a_4xx_is_not_retried(mocked: Any, client: VexoraClient) -> None:
+    mocked.post(CHECKOUT, status=404, body="no route")
+    with pytest.raises(HTTPStatusError):
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert len(_bodies(mocked, CHECKOUT)) == 1
+
+
+async def test_never_sent_attempts_exhausted_is_a_connect_error(
+    mocked: Any, client: VexoraClient, fake_time: FakeTime
+) -> None:
+    for _ in range(3):
+        mocked.post(CHECKOUT, exception=CONNECT_REFUSED)
+    with pytest.raises(ConnectError):
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert fake_time.sleeps == [0.25, 0.5] and _bodies(mocked, QUERY) == []
+
+
+# -- reconciliation -------------------------------------------------------------------------
+
+PROCESSING = {"tradeNo": TRADE, "platFormTradeNo": "PF1", "status": "0015", "amount": 1000000}
+
+
+async def test_duplicate_after_an_unknown_attempt_is_reconciled_to_order_exists(
+    mocked: Any, client: VexoraClient
+) -> None:
+    mocked.post(CHECKOUT, status=500, body="stored, then crashed")
+    mocked.post(CHECKOUT, payload=_envelope("8000", None, "duplicate tradeNo"))
+    mocked.post(QUERY, payload=_envelope(data=PROCESSING))
+    with pytest.raises(OrderExists) as caught:
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert caught.value.trade_no == TRADE and caught.value.state.status.is_processing
+
+
+async def test_unknown_until_exhausted_then_found_is_order_exists(
+    mocked: Any, client: VexoraClient
+) -> None:
+    for _ in range(3):
+        mocked.post(CHECKOUT, exception=aiohttp.ServerDisconnectedError())
+    mocked.post(QUERY, payload=_envelope(data=PROCESSING))
+    with pytest.raises(OrderExists):
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert len(_bodies(mocked, CHECKOUT)) == 3
+
+
+async def test_not_found_after_unknown_is_resent_under_the_same_trade_no(
+    mocked: Any, client: VexoraClient
+) -> None:
+    for _ in range(3):
+        mocked.post(CHECKOUT, status=500, body="before storing")
+    mocked.post(QUERY, payload=_envelope("8000", None, "order not found"))
+    mocked.post(CHECKOUT, payload=_envelope(data=link_data(TRADE)))
+    link = await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert link.payment_url.endswith(TRADE)
+    bodies = _bodies(mocked, CHECKOUT)
+    assert len(bodies) == 4 and len({json.dumps(_business(b)) for b in bodies}) == 1
+
+
+async def test_still_unclear_after_the_resend_is_outcome_unknown(
+    mocked: Any, client: VexoraClient
+) -> None:
+    for _ in range(6):
+        mocked.post(CHECKOUT, status=500, body="down")
+    mocked.post(QUERY, payload=_envelope("8000", None, "order not found"), repeat=True)
+    with pytest.raises(OutcomeUnknown) as caught:
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert caught.value.trade_no == TRADE and caught.value.attempts == 6
+    assert any("not known" in item for item in caught.value.known)
+
+
+async def test_rejection_after_unknown_is_believed_only_when_the_query_finds_nothing(
+    mocked: Any, client: VexoraClient
+) -> None:
+    mocked.post(CHECKOUT, exception=asyncio.TimeoutError())
+    mocked.post(CHECKOUT, payload=_envelope("1000", None, "mobile: mobile_format"))
+    mocked.post(QUERY, payload=_envelope("8000", None, "order not found"))
+    with pytest.raises(OrderRejected) as caught:
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert caught.value.code == "1000"
+
+
+async def test_accepted_but_unreadable_is_order_exists_when_found(
+    mocked: Any, client: VexoraClient
+) -> None:
+    mocked.post(CHECKOUT, payload=_envelope(data={"tradeNo": TRADE, "status": "0015"}))
+    mocked.post(QUERY, payload=_envelope(data=PROCESSING))
+    with pytest.raises(OrderExists) as caught:
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert "paymentUrl" in str(caught.value)
+    assert len(_bodies(mocked, CHECKOUT)) == 1  # accepted: never resent
+
+
+async def test_a_failing_query_leaves_the_outcome_unknown(
+    mocked: Any, client: VexoraClient
+) -> None:
+    for _ in range(3):
+        mocked.post(CHECKOUT, payload=_envelope("5000", None, "system error"))
+    for _ in range(3):
+        mocked.post(QUERY, status=502, body="bad gateway")
+    with pytest.raises(OutcomeUnknown) as caught:
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert any("query failed" in item for item in caught.value.known)
+
+
+async def test_maybe_sent_makes_a_first_rejection_checked(
+    mocked: Any, client: VexoraClient
+) -> None:
+    mocked.post(CHECKOUT, payload=_envelope("8000", None, "duplicate tradeNo"))
+    mocked.post(QUERY, payload=_envelope(data=PROCESSING))
+    with pytest.raises(OrderExists):
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST), maybe_sent=True)
+
+
+async def test_reconcile_off_reports_unknown_without_querying(
+    mocked: Any, client: VexoraClient
+) -> None:
+    mocked.post(CHECKOUT, status=500, body="x")
+    with pytest.raises(OutcomeUnknown) as caught:
+        await client.create_payment_link(
+            request_from_wire(seeds.IDR_REQUEST), retry=RetryPolicy(attempts=1, reconcile=False)
+        )
+    assert caught.value.attempts == 1 and _bodies(mocked, QUERY) == []
+
+
+# -- logging and hooks ----------------------------------------------------------------------
+
+
+async def test_one_log_line_per_attempt_without_private_data(
+    mocked: Any, client: VexoraClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    mocked.post(CHECKOUT, status=500, body="x")
+    mocked.post(CHECKOUT, payload=_envelope(data=link_data(TRADE)))
+    with caplog.at_level(logging.DEBUG, logger="vexora_async"):
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    lines = [r.getMessage() for r in caplog.records if r.name == "vexora_async"]
+    assert len(lines) == 2
+    assert f"trade={TRADE} attempt=1 outcome=unknown" in lines[0]
+    assert "attempt=2 outcome=ok" in lines[1]
+    sent = _bodies(mocked, CHECKOUT)
+    for line in lines:
+        for private in (
+            SECRET,
+            sent[0]["sign"],
+            sent[1]["sign"],
+            "6281245907765",
+            "user@gmail.com",
+        ):
+            assert private not in line
+
+
+async def test_hooks_see_every_attempt(mocked: Any, fake_time: FakeTime) -> None:
+    requests: list[RequestEvent] = []
+    attempts: list[AttemptEvent] = []
+
+    async def on_request(event: RequestEvent) -> None:
+        requests.append(event)
+
+    async def on_attempt(event: AttemptEvent) -> None:
+        attempts.append(event)
+
+    mocked.post(CHECKOUT, exception=CONNECT_REFUSED)
+    mocked.post(CHECKOUT, payload=_envelope(data=link_data(TRADE)))
+    retry = RetryMiddleware(
+        RetryPolicy(), on_request=on_request, on_attempt=on_attempt, sleep=fake_time.sleep
+    )
+    async with VexoraClient(merchant_no=MERCHANT, secret=SECRET, base_url=BASE, retry=retry) as c:
+        await c.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert [(e.trade_no, e.attempt) for e in requests] == [(TRADE, 1), (TRADE, 2)]
+    assert [(e.outcome, e.will_retry, e.error) for e in attempts] == [
+        ("not_sent", True, "ConnectError"),
+        ("ok", False, None),
+    ]
+
+
+async def test_hooks_passed_to_the_client(mocked: Any) -> None:
+    events: list[AttemptEvent] = []
+
+    async def on_attempt(event: AttemptEvent) -> None:
+        events.append(event)
+
+    mocked.post(QUERY, payload=_envelope(data=PROCESSING))
+    async with VexoraClient(
+        merchant_no=MERCHANT, secret=SECRET, base_url=BASE, on_attempt=on_attempt
+    ) as c:
+        await c.query_payment(TRADE)
+    assert [(e.operation, e.outcome, e.code) for e in events] == [("query", "ok", "0000")]
