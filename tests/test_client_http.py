@@ -6,7 +6,6 @@ each envelope code, and what malformed or non-JSON answers become.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -204,7 +203,7 @@ async def test_envelope_on_an_error_status_is_still_read(mocked: Any, client: Ve
             ConnectError,
             None,
         ),
-        (asyncio.TimeoutError(), OutcomeUnknown, RequestTimeout),
+        (TimeoutError(), OutcomeUnknown, RequestTimeout),
         (aiohttp.ServerDisconnectedError(), OutcomeUnknown, ConnectionDropped),
         (aiohttp.ClientPayloadError("cut"), OutcomeUnknown, ConnectionDropped),
     ],

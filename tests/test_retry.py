@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -201,7 +200,7 @@ def test_bad_policies_are_refused(bad: dict[str, Any]) -> None:
     "first",
     [
         {"exception": CONNECT_REFUSED},  # not sent
-        {"exception": asyncio.TimeoutError()},  # sent, unknown
+        {"exception": TimeoutError()},  # sent, unknown
         {"exception": aiohttp.ServerDisconnectedError()},
         {"status": 500, "body": "oops"},
         {"status": 502, "body": "<html>"},
@@ -304,7 +303,7 @@ async def test_still_unclear_after_the_resend_is_outcome_unknown(
 async def test_rejection_after_unknown_is_believed_only_when_the_query_finds_nothing(
     mocked: Any, client: VexoraClient
 ) -> None:
-    mocked.post(CHECKOUT, exception=asyncio.TimeoutError())
+    mocked.post(CHECKOUT, exception=TimeoutError())
     mocked.post(CHECKOUT, payload=_envelope("1000", None, "mobile: mobile_format"))
     mocked.post(QUERY, payload=_envelope("8000", None, "order not found"))
     with pytest.raises(OrderRejected) as caught:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from types import TracebackType
 from urllib.parse import urlsplit
 
 import aiohttp
 
+from .batch import BatchRun
 from .call import ApiCall, CallTrace
 from .envelope import ACCEPTED, SYSTEM_ERROR, read_query
 from .errors import (
@@ -156,6 +158,25 @@ class VexoraClient:
                     request.trade_no, unclear.reason, attempts=trace.attempts
                 ) from unclear.__cause__
             return await self._reconcile(request.trade_no, fields, timeout, policy, trace, unclear)
+
+    def create_payment_links(
+        self,
+        requests: Iterable[CheckoutRequest] | AsyncIterable[CheckoutRequest],
+        *,
+        concurrency: int = 64,
+        retry: RetryPolicy | None = None,
+    ) -> BatchRun:
+        """Create many links with at most ``concurrency`` in flight.
+
+        ``async for result in client.create_payment_links(requests)`` yields one
+        ``BatchResult`` per input as each completes (``result.index`` says which);
+        ``await client.create_payment_links(requests)`` returns them all in input order.
+        A failure is that input's result (``result.error``, ``result.outcome``), never lost.
+        """
+        create = self.create_payment_link
+        if retry is not None:
+            create = functools.partial(self.create_payment_link, retry=retry)
+        return BatchRun(create, requests, concurrency)
 
     async def _create_once(
         self,

@@ -6,7 +6,6 @@ A session or connector you pass in is yours: it is used and never closed here.
 
 from __future__ import annotations
 
-import asyncio
 import ssl as _ssl
 
 import aiohttp
@@ -80,7 +79,7 @@ class AiohttpTransport:
         # Order matters: the connector errors subclass the OS and timeout errors below.
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise ConnectError(f"could not connect: {type(exc).__name__}") from None
-        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise RequestTimeout(f"no answer in time: {type(exc).__name__}") from None
         except aiohttp.ClientError as exc:
             raise ConnectionDropped(f"connection failed: {type(exc).__name__}") from None

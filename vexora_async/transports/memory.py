@@ -44,8 +44,9 @@ class MemoryTransport:
         try:
             if timeout is None:
                 return await self._handler(request)
-            return await asyncio.wait_for(self._handler(request), timeout)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(timeout):
+                return await self._handler(request)
+        except TimeoutError:
             raise RequestTimeout("no answer in time") from None
         except (ConnectError, RequestTimeout, ConnectionDropped):
             raise
