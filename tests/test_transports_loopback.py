@@ -1,0 +1,118 @@
+"""Both HTTP transports against a real server on 127.0.0.1: answers and failure classes."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from vexora_async import (
+    ConnectError,
+    ConnectionDropped,
+    HttpRequest,
+    RequestTimeout,
+    Timeouts,
+    Transport,
+)
+from vexora_async.transports.aiohttp import AiohttpTransport
+from vexora_async.transports.httpx import HttpxTransport
+
+TRANSPORTS: dict[str, Callable[..., Transport]] = {
+    "aiohttp": AiohttpTransport,
+    "httpx": HttpxTransport,
+}
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[tuple[str, asyncio.Event]]:
+    release = asyncio.Event()
+
+    async def echo(request: web.Request) -> web.Response:
+        body = await request.read()
+        return web.Response(body=body, headers={"X-Merchant": request.headers["merchantNo"]})
+
+    async def hang(request: web.Request) -> web.Response:
+        await release.wait()  # until the test ends: the client must give up first
+        return web.Response(text="late")
+
+    async def huge(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * 2048)
+
+    app = web.Application()
+    app.router.add_post("/echo", echo)
+    app.router.add_post("/hang", hang)
+    app.router.add_post("/huge", huge)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    yield f"http://127.0.0.1:{port}", release
+    release.set()
+    await runner.cleanup()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+async def test_round_trip(server: tuple[str, Any], name: str) -> None:
+    url, _ = server
+    transport = TRANSPORTS[name]()
+    try:
+        response = await transport.send(
+            HttpRequest("POST", url + "/echo", {"merchantNo": "0000000001"}, b'{"a":1}')
+        )
+    finally:
+        await transport.aclose()
+    assert response.status == 200 and response.body == b'{"a":1}'
+    assert response.headers["x-merchant"] == "0000000001"
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+async def test_refused_connection_is_never_sent(name: str) -> None:
+    transport = TRANSPORTS[name]()
+    try:
+        with pytest.raises(ConnectError):
+            await transport.send(HttpRequest("POST", f"http://127.0.0.1:{_free_port()}/x", {}, b""))
+    finally:
+        await transport.aclose()
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+async def test_no_answer_in_time_is_a_request_timeout(server: tuple[str, Any], name: str) -> None:
+    url, _ = server
+    transport = TRANSPORTS[name](timeouts=Timeouts(connect=5.0, total=0.2))
+    try:
+        with pytest.raises(RequestTimeout):
+            await transport.send(HttpRequest("POST", url + "/hang", {}, b""))
+        with pytest.raises(RequestTimeout):
+            await transport.send(HttpRequest("POST", url + "/hang", {}, b""), timeout=0.1)
+    finally:
+        await transport.aclose()
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+async def test_an_oversized_body_is_refused(server: tuple[str, Any], name: str) -> None:
+    url, _ = server
+    transport = TRANSPORTS[name](max_body_size=1024)
+    try:
+        with pytest.raises(ConnectionDropped):
+            await transport.send(HttpRequest("POST", url + "/huge", {}, b""))
+    finally:
+        await transport.aclose()
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+async def test_a_closed_transport_refuses_to_send(name: str) -> None:
+    transport = TRANSPORTS[name]()
+    await transport.aclose()
+    with pytest.raises(ConnectError):
+        await transport.send(HttpRequest("POST", "http://127.0.0.1:1/x", {}, b""))

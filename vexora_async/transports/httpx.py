@@ -1,0 +1,73 @@
+"""An optional transport over ``httpx.AsyncClient`` (install the ``httpx`` extra).
+
+Same contract as the aiohttp transport: a client you pass in is yours and never closed.
+"""
+
+from __future__ import annotations
+
+import httpx
+
+from ..errors import ConfigurationError, ConnectError, ConnectionDropped, RequestTimeout
+from .base import DEFAULT_MAX_BODY, HttpRequest, HttpResponse, Timeouts
+
+__all__ = ["HttpxTransport"]
+
+
+class HttpxTransport:
+    def __init__(
+        self,
+        *,
+        client: httpx.AsyncClient | None = None,
+        limit: int = 100,
+        timeouts: Timeouts | None = None,
+        max_body_size: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        if limit < 1:
+            raise ConfigurationError("limit must be at least 1")
+        self._timeouts = timeouts or Timeouts()
+        self._client = client
+        self._owns_client = client is None
+        self._limit = limit
+        self._max_body = max_body_size
+        self._closed = False
+
+    def _timeout(self, total: float | None) -> httpx.Timeout:
+        return httpx.Timeout(total, connect=self._timeouts.connect, pool=self._timeouts.connect)
+
+    def _open_client(self) -> httpx.AsyncClient:
+        if self._closed:
+            raise ConnectError("the transport is closed")
+        limits = httpx.Limits(max_connections=self._limit, max_keepalive_connections=self._limit)
+        self._client = httpx.AsyncClient(limits=limits, timeout=self._timeout(self._timeouts.total))
+        return self._client
+
+    async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
+        client = self._client or self._open_client()
+        try:
+            response = await client.request(
+                request.method,
+                request.url,
+                content=request.body,
+                headers=dict(request.headers),
+                timeout=self._timeout(timeout if timeout is not None else self._timeouts.total),
+            )
+        # Connect and pool timeouts happen before anything is written: never sent.
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise ConnectError(f"could not connect: {type(exc).__name__}") from None
+        except httpx.TimeoutException as exc:
+            raise RequestTimeout(f"no answer in time: {type(exc).__name__}") from None
+        except httpx.TransportError as exc:
+            raise ConnectionDropped(f"connection failed: {type(exc).__name__}") from None
+        if len(response.content) > self._max_body:
+            raise ConnectionDropped(f"response body larger than {self._max_body} bytes")
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        return HttpResponse(response.status_code, headers, response.content)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        client, self._client = self._client, None
+        if client is not None and self._owns_client:
+            await client.aclose()
+
+    def __repr__(self) -> str:
+        return f"HttpxTransport(limit={self._limit}, timeouts={self._timeouts!r})"
