@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from vexora_async import CheckoutRequest, HttpRequest, HttpResponse, MemoryTransport, VexoraClient
-from vexora_async.batch import Outcome
+from vexora_async.batch import BatchOutcome
 from vexora_async.retry import RetryPolicy
 
 from .helpers import MERCHANT, SECRET, envelope, link_data
@@ -69,7 +69,7 @@ async def test_every_input_gets_exactly_one_result_within_the_pool_bound() -> No
             (_request(i) for i in range(1000)), concurrency=8
         ):
             tasks_seen.append(len(asyncio.all_tasks()))
-            assert result.ok and result.outcome == Outcome.CREATED
+            assert result.ok and result.outcome == BatchOutcome.CREATED
             assert result.link is not None and result.link.trade_no == result.trade_no
             indexes.append(result.index)
     assert sorted(indexes) == list(range(1000))
@@ -87,12 +87,12 @@ async def test_failures_are_results_not_exceptions() -> None:
         results = await client.create_payment_links(inputs, concurrency=3)
     assert [r.index for r in results] == list(range(6))
     assert [r.outcome for r in results] == [
-        Outcome.CREATED,
-        Outcome.INVALID,
-        Outcome.CREATED,
-        Outcome.REJECTED,
-        Outcome.ERROR,
-        Outcome.CREATED,
+        BatchOutcome.CREATED,
+        BatchOutcome.INVALID,
+        BatchOutcome.CREATED,
+        BatchOutcome.REJECTED,
+        BatchOutcome.ERROR,
+        BatchOutcome.CREATED,
     ]
     assert isinstance(results[4].error, AttributeError)
     assert sorted(gateway.created) == ["B00000000", "B00000002", "B00000005"]

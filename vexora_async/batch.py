@@ -22,10 +22,10 @@ from .errors import (
 )
 from .models import CheckoutRequest, PaymentLink
 
-__all__ = ["BatchResult", "BatchRun", "Outcome", "run_batch"]
+__all__ = ["BatchOutcome", "BatchResult", "BatchRun", "run_batch"]
 
 
-class Outcome:
+class BatchOutcome:
     """What happened to one order of a batch (plain strings, stable for files and scripts)."""
 
     CREATED = "created"  # the link is in ``result.link``
@@ -39,18 +39,18 @@ class Outcome:
 
 def outcome_of(error: BaseException | None) -> str:
     if error is None:
-        return Outcome.CREATED
+        return BatchOutcome.CREATED
     if isinstance(error, OrderExists):
-        return Outcome.EXISTS
+        return BatchOutcome.EXISTS
     if isinstance(error, OrderRejected):
-        return Outcome.REJECTED
+        return BatchOutcome.REJECTED
     if isinstance(error, ValidationError):
-        return Outcome.INVALID
+        return BatchOutcome.INVALID
     if isinstance(error, ConnectError):
-        return Outcome.NOT_SENT
+        return BatchOutcome.NOT_SENT
     if isinstance(error, OutcomeUnknown):
-        return Outcome.UNKNOWN
-    return Outcome.ERROR
+        return BatchOutcome.UNKNOWN
+    return BatchOutcome.ERROR
 
 
 @attrs.frozen(slots=True)

@@ -25,6 +25,7 @@ __all__ = [
     "ConnectError",
     "ConnectionDropped",
     "HTTPStatusError",
+    "MalformedNotification",
     "MalformedResponse",
     "OrderExists",
     "OrderNotFound",
@@ -125,6 +126,13 @@ class HTTPStatusError(ResponseError):
 
 class MalformedResponse(ResponseError):
     """The body is not JSON, not an envelope, or lacks a field the SDK needs."""
+
+
+class MalformedNotification(VexoraError):
+    """A notification body that is not JSON, not an object, or lacks a usable required field.
+
+    The message names fields, never their values.
+    """
 
 
 class APIError(VexoraError):
