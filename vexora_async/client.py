@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import ipaddress
 import re
 from collections.abc import AsyncIterable, Callable, Iterable, Sequence
 from types import TracebackType
@@ -30,6 +29,7 @@ from .errors import (
     Violation,
     describe,
 )
+from .hosts import is_loopback_host
 from .middleware import Middleware, SigningMiddleware, compose, epoch_millis, sender
 from .models import CheckoutRequest, PaymentLink, PaymentState
 from .regions import ProfileRegistry, RegionProfile, registry
@@ -293,17 +293,9 @@ def _check_base_url(base_url: object, allow_insecure_http: bool) -> None:
     parts = urlsplit(base_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError("base_url must be an absolute http(s) URL")
-    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not allow_insecure_http and not is_loopback_host(parts.hostname):
         raise ConfigurationError(
             "base_url must use https (plain http is allowed for loopback addresses, or with "
             "allow_insecure_http=True)"
         )
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -65,8 +65,11 @@ class MemoryTransport:
         payload = StreamReader(protocol, 1 << 16, loop=asyncio.get_running_loop())
         payload.feed_data(request.body)
         payload.feed_eof()
+        # A Host header as a socket client would send: without one, aiohttp asks the OS for
+        # this machine's name when an app reads request.host.
+        headers = {"Host": parts.netloc, **request.headers}
         mocked = make_mocked_request(
-            request.method, path, headers=dict(request.headers), app=self._app, payload=payload
+            request.method, path, headers=headers, app=self._app, payload=payload
         )
         try:
             response = await self._app._handle(mocked)

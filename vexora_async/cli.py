@@ -1,0 +1,54 @@
+"""The ``vexora-async`` console script: one subcommand per module.
+
+A subcommand is a module with ``NAME``, ``HELP``, ``configure(parser)`` and ``run(args)``;
+list it in ``COMMANDS`` (imported only when the script runs, so adding one costs nothing
+elsewhere).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import Protocol, cast
+
+__all__ = ["COMMANDS", "Command", "build_parser", "main"]
+
+COMMANDS: tuple[str, ...] = ("vexora_async.sandbox.command",)
+
+
+class Command(Protocol):
+    NAME: str
+    HELP: str
+
+    def configure(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vexora-async",
+        description="Tools for the Vexora/Paypro payment gateway SDK.",
+    )
+    subcommands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
+    for module_name in COMMANDS:
+        command = cast(Command, importlib.import_module(module_name))
+        sub = subcommands.add_parser(command.NAME, help=command.HELP, description=command.HELP)
+        command.configure(sub)
+        sub.set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "run", None) is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return int(args.run(args))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""An embedded fake of the Vexora/Paypro gateway, for demos, tests and benchmarks.
+
+It verifies signatures, applies each merchant's region profile, keeps ``tradeNo`` unique,
+serves a cashier page, sends signed notifications on the gateway's retry schedule, answers
+queries, injects faults on request, and keeps a ledger of what really happened.
+
+>>> async with run_sandbox(time_factor=0.001) as sandbox:      # TEST_MERCHANTS, 127.0.0.1
+...     async with sandbox.client("IDR") as client:
+...         link = await client.create_payment_link(request)
+...     await sandbox.pay(None, request.trade_no)
+...     attempts = await sandbox.notifications_settled(request.trade_no)
+
+Module map: ``gateway`` (the behaviour), ``app`` (HTTP), ``ledger`` (ground truth),
+``faults``, ``notifier``, ``cashier`` (HTML), ``server`` (serving it), ``codes``.
+"""
+
+from .codes import SandboxError
+from .faults import FAULT_HEADER, FaultKind, FaultPolicy
+from .gateway import PayOutcome, Sandbox
+from .ledger import Ledger, NotificationAttempt, Order, RequestRecord
+from .merchants import TEST_MERCHANTS, SandboxMerchant
+from .notifier import NOTIFY_SCHEDULE, notification_fields
+from .server import SandboxThread, check_bind_host, run_sandbox
+
+__all__ = [
+    "FAULT_HEADER",
+    "NOTIFY_SCHEDULE",
+    "TEST_MERCHANTS",
+    "FaultKind",
+    "FaultPolicy",
+    "Ledger",
+    "NotificationAttempt",
+    "Order",
+    "PayOutcome",
+    "RequestRecord",
+    "Sandbox",
+    "SandboxError",
+    "SandboxMerchant",
+    "SandboxThread",
+    "check_bind_host",
+    "notification_fields",
+    "run_sandbox",
+]

@@ -1,0 +1,343 @@
+"""The sandbox's aiohttp application: gateway endpoints, cashier page, control API.
+
+Routes:
+
+- ``POST <profile.checkout_path>`` for every profile (``/v1/vexora/checkout``,
+  ``/v1/paypro/paymentLink``, custom ones) and ``POST <profile.query_path>``;
+- ``GET /cashier/{platFormTradeNo}`` (HTML) and ``POST`` to it (the page's buttons);
+- ``GET /sandbox`` (what is served), ``GET /sandbox/ledger`` (``?tradeNo=&merchantNo=``),
+  ``POST /sandbox/pay``, ``POST /sandbox/faults``.
+
+The gateway endpoints are the hot path of the benchmarks: one dict lookup finds the merchant,
+nothing is logged per request, and faults cost one attribute read when none is configured.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+
+from ..errors import ValidationError
+from ..wire import HAS_ORJSON, dumps, loads
+from .cashier import render_cashier, render_missing
+from .codes import (
+    ACCEPTED,
+    INVALID_PARAMETER,
+    SYSTEM_ERROR,
+    UNKNOWN_MERCHANT,
+    SandboxError,
+)
+from .faults import FAULT_HEADER, FaultKind
+from .gateway import Reply, Sandbox
+from .ledger import Operation, RequestRecord, epoch_ms
+
+__all__ = ["CLOSING", "build_app", "parse_fields"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Set when the server stops, so answers held back by the delay fault end at once.
+CLOSING = web.AppKey("vexora_sandbox_closing", asyncio.Event)
+
+_JSON = "application/json"
+_NOT_AN_OBJECT = "invalid parameter: the body must be a JSON object"
+
+
+def parse_fields(body: bytes) -> dict[str, Any] | None:
+    """The request's top-level JSON object, or ``None``.
+
+    Numbers keep the text they were sent as (``10000.50`` stays ``Decimal("10000.50")``):
+    the signature covers that text. orjson is tried first for speed; a body it reads a
+    float from, or cannot read, is parsed again by the standard library with Decimals.
+    """
+    try:
+        value = loads(body)
+    except ValueError:
+        value = None
+    if HAS_ORJSON and (
+        value is None
+        or (isinstance(value, dict) and any(type(v) is float for v in value.values()))
+    ):
+        try:
+            value = json.loads(body, parse_float=Decimal)
+        except ValueError:
+            value = None
+    return value if isinstance(value, dict) else None
+
+
+def _envelope(code: str, msg: str, data: Mapping[str, Any] | None = None) -> bytes:
+    return dumps(
+        {"msg": msg, "code": code, "timestamp": epoch_ms(), "success": code == ACCEPTED,
+         "data": data}
+    )
+
+
+def _json(value: object, status: int = 200) -> web.Response:
+    return web.Response(body=dumps(value), status=status, content_type=_JSON)
+
+
+def _html_error(status: int, reason: str, headers: Mapping[str, str] | None = None) -> web.Response:
+    # What a reverse proxy in front of a failing gateway sends: HTML, not an envelope.
+    text = (
+        f"<html><head><title>{status} {reason}</title></head><body>"
+        f"<center><h1>{status} {reason}</h1></center><hr><center>nginx</center></body></html>"
+    )
+    return web.Response(text=text, status=status, content_type="text/html", headers=headers)
+
+
+def _origin(request: web.Request) -> str:
+    # The Host header, not ``request.host``: without one, aiohttp would look up this
+    # machine's name (a DNS query) to stand in for it.
+    return f"{request.scheme}://{request.headers.get('Host') or 'localhost'}"
+
+
+class _Handlers:
+    def __init__(self, sandbox: Sandbox) -> None:
+        self._sandbox = sandbox
+        self._ledger = sandbox.ledger
+        self._faults = sandbox.faults
+
+    # -- gateway endpoints ----------------------------------------------------------------
+
+    def gateway(self, operation: Operation, path: str) -> Handler:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await self._gateway_call(request, operation, path)
+
+        return handle
+
+    async def _gateway_call(
+        self, request: web.Request, operation: Operation, path: str
+    ) -> web.StreamResponse:
+        sandbox = self._sandbox
+        fields = parse_fields(await request.read())
+        headers = request.headers
+        if fields is None:
+            return self._refuse(operation, None, None, INVALID_PARAMETER, _NOT_AN_OBJECT)
+        raw_trade_no = fields.get("tradeNo")
+        trade_no = raw_trade_no if isinstance(raw_trade_no, str) else None
+        merchant = sandbox.merchant(headers.get("merchantNo"))
+        if merchant is None or path != (
+            merchant.checkout_path if operation == "checkout" else merchant.query_path
+        ):
+            return self._refuse(operation, None, trade_no, UNKNOWN_MERCHANT, "unknown merchant")
+        merchant_no = merchant.merchant_no
+        if operation == "checkout" and trade_no is not None:
+            self._ledger.arrive(merchant_no, trade_no)
+
+        fault: FaultKind | None = None
+        header_fault = headers.get(FAULT_HEADER)
+        if header_fault or self._faults.active:
+            try:
+                fault = self._faults.pick(operation, trade_no, header_fault)
+            except ValueError as exc:
+                msg = f"invalid parameter: {FAULT_HEADER} ({exc})"
+                return self._refuse(operation, merchant_no, trade_no, INVALID_PARAMETER, msg)
+            if fault is not None and fault.before_store:
+                self._ledger.record(
+                    RequestRecord(operation, merchant_no, trade_no, fault.value, None)
+                )
+                return self._before_store(fault)
+
+        if operation == "checkout":
+            base_url = sandbox.payment_base_url or _origin(request)
+            reply = sandbox.checkout(merchant, fields, base_url)
+        else:
+            reply = sandbox.query(merchant, fields)
+        self._ledger.record(
+            RequestRecord(
+                operation, merchant_no, trade_no, reply.outcome, reply.code,
+                fault.value if fault is not None else None,
+            )
+        )
+        if fault is None:
+            body = _envelope(reply.code, reply.msg, reply.data)
+            return web.Response(body=body, content_type=_JSON)
+        return await self._after_store(fault, request, reply)
+
+    def _refuse(
+        self, operation: Operation, merchant_no: str | None, trade_no: str | None,
+        code: str, msg: str,
+    ) -> web.Response:
+        self._ledger.record(RequestRecord(operation, merchant_no, trade_no, "rejected", code))
+        return web.Response(body=_envelope(code, msg), content_type=_JSON)
+
+    def _before_store(self, fault: FaultKind) -> web.Response:
+        retry_after = {"Retry-After": str(self._faults.retry_after)}
+        if fault is FaultKind.RATE_LIMITED:
+            return _html_error(429, "Too Many Requests", retry_after)
+        if fault is FaultKind.UNAVAILABLE:
+            return _html_error(503, "Service Temporarily Unavailable", retry_after)
+        return _html_error(500, "Internal Server Error")
+
+    async def _after_store(
+        self, fault: FaultKind, request: web.Request, reply: Reply
+    ) -> web.StreamResponse:
+        if fault is FaultKind.SERVER_ERROR_AFTER_STORE:
+            return _html_error(502, "Bad Gateway")
+        if fault is FaultKind.SYSTEM_ERROR_AFTER_STORE:
+            body = _envelope(SYSTEM_ERROR, "system exception")
+            return web.Response(body=body, content_type=_JSON)
+        if fault is FaultKind.DROP_AFTER_STORE:
+            if request.transport is not None:
+                request.transport.abort()  # no answer at all; aiohttp skips writing it
+            return web.Response()
+        body = _envelope(reply.code, reply.msg, reply.data)
+        if fault is FaultKind.MALFORMED_AFTER_STORE:
+            return web.Response(body=body[: len(body) // 2], content_type=_JSON)
+        # DELAY_AFTER_STORE: the real answer, once the client has given up waiting.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(request.app[CLOSING].wait(), self._faults.delay)
+        return web.Response(body=body, content_type=_JSON)
+
+    # -- cashier --------------------------------------------------------------------------
+
+    async def cashier_page(self, request: web.Request) -> web.Response:
+        order = self._ledger.by_platform_trade_no(request.match_info["platform_trade_no"])
+        if order is None:
+            return web.Response(text=render_missing(), status=404, content_type="text/html")
+        merchant = self._sandbox.merchants[order.merchant_no]
+        return web.Response(text=render_cashier(order, merchant), content_type="text/html")
+
+    async def cashier_pay(self, request: web.Request) -> web.Response:
+        order = self._ledger.by_platform_trade_no(request.match_info["platform_trade_no"])
+        if order is None:
+            return web.Response(text=render_missing(), status=404, content_type="text/html")
+        form = await request.post()
+        outcome = form.get("outcome")
+        amount = form.get("amount") if outcome == "partial" else None
+        try:
+            self._sandbox.apply_payment(
+                order.merchant_no,
+                order.trade_no,
+                outcome if isinstance(outcome, str) else "",
+                amount if isinstance(amount, str) and amount.strip() else None,
+            )
+        except SandboxError as exc:
+            merchant = self._sandbox.merchants[order.merchant_no]
+            page = render_cashier(order, merchant, error=str(exc))
+            return web.Response(text=page, status=400, content_type="text/html")
+        # Post/redirect/get: reloading the result page does not pay twice.
+        raise web.HTTPSeeOther(location=request.rel_url.path)
+
+    # -- control API ----------------------------------------------------------------------
+
+    async def info(self, request: web.Request) -> web.Response:
+        sandbox = self._sandbox
+        merchants = [
+            {
+                "merchantNo": m.merchant_no,
+                "profile": m.profile.name,
+                "checkoutPath": m.profile.checkout_path,
+                "queryPath": m.profile.query_path,
+            }
+            for m in sandbox.merchants.values()
+        ]
+        return _json(
+            {
+                "baseUrl": sandbox.base_url or _origin(request),
+                "merchants": merchants,
+                "timeFactor": sandbox.time_factor,
+                "orders": len(sandbox.ledger),
+            }
+        )
+
+    async def ledger(self, request: web.Request) -> web.Response:
+        query = request.query
+        try:
+            snapshot = self._ledger.snapshot(
+                trade_no=query.get("tradeNo"), merchant_no=query.get("merchantNo")
+            )
+        except SandboxError as exc:
+            return _json({"error": str(exc)}, 400)
+        return _json(snapshot)
+
+    async def pay(self, request: web.Request) -> web.Response:
+        body = parse_fields(await request.read())
+        if body is None or not isinstance(body.get("tradeNo"), str):
+            return _json({"error": "send a JSON object with tradeNo"}, 400)
+        merchant_no = body.get("merchantNo")
+        try:
+            order = self._sandbox.apply_payment(
+                merchant_no if isinstance(merchant_no, str) else None,
+                body["tradeNo"],
+                str(body.get("outcome", "paid")),
+                body.get("amount"),
+            )
+        except SandboxError as exc:
+            status = 404 if str(exc).startswith("no order") else 400
+            return _json({"error": str(exc)}, status)
+        return _json({"order": order.to_dict()})
+
+    async def faults(self, request: web.Request) -> web.Response:
+        body = parse_fields(await request.read())
+        if body is None:
+            return _json({"error": "send a JSON object"}, 400)
+        policy = self._faults
+        try:
+            if "delay" in body:
+                policy.delay = float(body["delay"])
+            if "retryAfter" in body:
+                policy.retry_after = int(body["retryAfter"])
+            if body.get("clear"):
+                policy.clear(body.get("tradeNo"))
+            elif "rate" in body:
+                kinds = body.get("kinds")
+                policy.set_rate(
+                    float(body["rate"]),
+                    kinds if isinstance(kinds, list) else None,
+                    seed=body.get("seed"),
+                    operations=body.get("operations") or ("checkout",),
+                )
+            elif "kind" in body:
+                policy.inject(
+                    str(body["tradeNo"]),
+                    str(body["kind"]),
+                    times=body.get("times", 1),
+                    operation=body.get("operation", "checkout"),
+                )
+        except (KeyError, TypeError, ValueError, ValidationError) as exc:
+            return _json({"error": f"{type(exc).__name__}: {exc}"}, 400)
+        return _json(policy.describe())
+
+
+async def _on_startup(app: web.Application) -> None:
+    app[CLOSING] = asyncio.Event()
+
+
+def build_app(sandbox: Sandbox) -> web.Application:
+    """The application for ``sandbox``; the paths of every profile it knows are routed."""
+    # Checkout bodies are well under 4 KiB; a small cap keeps junk cheap to refuse.
+    app = web.Application(client_max_size=256 * 1024)
+    handlers = _Handlers(sandbox)
+    routed: set[str] = set()
+    for profile in sandbox.profiles():
+        endpoints: tuple[tuple[Operation, str], ...] = (
+            ("checkout", profile.checkout_path),
+            ("query", profile.query_path),
+        )
+        for operation, path in endpoints:
+            if path not in routed:
+                routed.add(path)
+                app.router.add_post(path, handlers.gateway(operation, path))
+    app.router.add_get("/cashier/{platform_trade_no}", handlers.cashier_page)
+    app.router.add_post("/cashier/{platform_trade_no}", handlers.cashier_pay)
+    app.router.add_get("/sandbox", handlers.info)
+    app.router.add_get("/sandbox/ledger", handlers.ledger)
+    app.router.add_post("/sandbox/pay", handlers.pay)
+    app.router.add_post("/sandbox/faults", handlers.faults)
+
+    async def on_shutdown(app: web.Application) -> None:
+        app[CLOSING].set()
+
+    async def on_cleanup(app: web.Application) -> None:
+        await sandbox.aclose()
+
+    app.on_startup.append(_on_startup)
+    app.on_shutdown.append(on_shutdown)
+    app.on_cleanup.append(on_cleanup)
+    return app

@@ -1,0 +1,422 @@
+"""``Sandbox``: the gateway's behaviour without HTTP: merchants, checkout, query, payments.
+
+The HTTP layer (``app.py``) parses requests, applies faults and writes the answers this module
+decides. Everything here runs on the sandbox's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from decimal import ROUND_DOWN, Decimal
+from types import MappingProxyType
+from typing import Any, Literal
+
+import attrs
+from aiohttp import web
+
+from ..client import VexoraClient
+from ..errors import ConfigurationError, ValidationError, Violation
+from ..models import Money, to_money
+from ..regions import RegionProfile, registry
+from ..signing import verify
+from ..wire import wire_name
+from .codes import (
+    ACCEPTED,
+    DUPLICATE,
+    INVALID_PARAMETER,
+    NOT_FOUND,
+    SIGN_ERROR,
+    STATUS_FAILED,
+    STATUS_MESSAGES,
+    STATUS_PAID,
+    STATUS_PARTIAL,
+    STATUS_PROCESSING,
+    SYSTEM_ERROR,
+    SandboxError,
+)
+from .faults import FaultPolicy
+from .ledger import Ledger, NotificationAttempt, Order, money_text
+from .merchants import SandboxMerchant
+from .notifier import NOTIFY_SCHEDULE, Notifier
+
+__all__ = ["PayOutcome", "Reply", "Sandbox", "invalid_message"]
+
+PayOutcome = Literal["paid", "partial", "failed"]
+
+_UNSIGNED = frozenset({"sign", "timestamp"})
+_PAYABLE = frozenset({STATUS_PROCESSING, STATUS_PARTIAL})
+
+
+@attrs.frozen(slots=True)
+class Reply:
+    """What to answer: envelope ``code``/``msg``, ``data`` and the ledger's outcome word."""
+
+    code: str
+    msg: str
+    data: dict[str, Any] | None
+    outcome: str
+
+
+_SIGN_ERROR = Reply(SIGN_ERROR, "sign error", None, "rejected")
+
+
+def invalid_message(violations: Iterable[Violation]) -> str:
+    """``invalid parameter: field (rule: hint); ...`` with wire names and no values."""
+    parts = []
+    for violation in violations:
+        detail = f"{violation.rule}: {violation.hint}" if violation.hint else violation.rule
+        parts.append(f"{wire_name(violation.field)} ({detail})")
+    return "invalid parameter: " + "; ".join(parts)
+
+
+def _timestamp_violations(value: object, as_number: bool) -> list[Violation]:
+    if value is None or value == "":
+        return [Violation("timestamp", "required")]
+    if as_number:
+        if isinstance(value, bool) or not isinstance(value, int):
+            return [Violation("timestamp", "not_number", "a JSON number for this profile")]
+        text = str(value)
+    else:
+        if not isinstance(value, str):
+            return [Violation("timestamp", "not_text", "a JSON string for this profile")]
+        text = value
+    if len(text) != 13 or not (text.isascii() and text.isdigit()):
+        return [Violation("timestamp", "timestamp_format", "13-digit epoch milliseconds")]
+    return []
+
+
+def _amount_type_violations(value: object, as_number: bool) -> list[Violation]:
+    if value is None:
+        return []  # the profile reports it as required
+    is_number = isinstance(value, int | Decimal) and not isinstance(value, bool)
+    if as_number and not is_number:
+        return [Violation("amount", "not_number", "a JSON number for this profile")]
+    if not as_number and is_number:
+        return [Violation("amount", "not_text", "a JSON string for this profile")]
+    return []
+
+
+class Sandbox:
+    """A fake Vexora/Paypro gateway: give it merchants, serve ``app()`` (see ``run_sandbox``).
+
+    ``time_factor`` scales the notification retry schedule (0.001 runs it in milliseconds).
+    Notifications go only to loopback hosts unless ``allow_external_notify`` is set.
+    """
+
+    def __init__(
+        self,
+        merchants: Iterable[SandboxMerchant] = (),
+        *,
+        time_factor: float = 1.0,
+        allow_external_notify: bool = False,
+        notify_timeout: float = 10.0,
+        notify_schedule: Iterable[float] = NOTIFY_SCHEDULE,
+        log_size: int = 10_000,
+        faults: FaultPolicy | None = None,
+    ) -> None:
+        if not time_factor > 0:
+            raise ConfigurationError("time_factor must be greater than 0")
+        self.time_factor = time_factor
+        self.allow_external_notify = allow_external_notify
+        self.ledger = Ledger(log_size=log_size)
+        self.faults = faults or FaultPolicy()
+        self.notifier = Notifier(
+            self.ledger,
+            time_factor=time_factor,
+            schedule=tuple(notify_schedule),
+            allow_external=allow_external_notify,
+            timeout=notify_timeout,
+        )
+        # Set by the server once bound. Payment URLs start with ``payment_base_url``, or with
+        # the request's own host when it is None (a server bound to every interface).
+        self.base_url: str | None = None
+        self.payment_base_url: str | None = None
+        self._merchants: dict[str, SandboxMerchant] = {}
+        self._served_paths: frozenset[str] | None = None
+        # 2 + 6 hex + 8 digits: 16 characters like the gateway's, unique within a run and
+        # unlikely to repeat across runs.
+        self._platform_prefix = "sb" + secrets.token_hex(3)
+        self._platform_counter = itertools.count(1)
+        # Many orders share one notify URL: keep one copy of each.
+        self._urls: dict[str, str] = {}
+        for merchant in merchants:
+            self.add_merchant(merchant)
+
+    # -- merchants and routes -------------------------------------------------------------
+
+    @property
+    def merchants(self) -> Mapping[str, SandboxMerchant]:
+        """Merchants by number (read-only view)."""
+        return MappingProxyType(self._merchants)
+
+    def merchant(self, merchant_no: str | None) -> SandboxMerchant | None:
+        return self._merchants.get(merchant_no) if merchant_no is not None else None
+
+    def find_merchant(self, key: str) -> SandboxMerchant:
+        """A merchant by number, or the first one whose profile has the name ``key``."""
+        merchant = self._merchants.get(key)
+        if merchant is None:
+            wanted = key.upper()
+            merchant = next(
+                (m for m in self._merchants.values() if m.profile.name.upper() == wanted), None
+            )
+        if merchant is None:
+            raise SandboxError(f"no merchant numbered or with a profile named {key!r}")
+        return merchant
+
+    def client(self, merchant: str = "IDR", **options: Any) -> VexoraClient:
+        """A ``VexoraClient`` for one of the merchants (by number or profile name), pointed at
+        this sandbox. ``options`` go to ``VexoraClient`` (``timeouts``, ``middlewares``...)."""
+        if self.base_url is None:
+            raise SandboxError("the sandbox is not serving yet")
+        account = self.find_merchant(merchant)
+        return VexoraClient(
+            merchant_no=account.merchant_no,
+            secret=account.secret,
+            region=account.profile,
+            base_url=self.base_url,
+            **options,
+        )
+
+    def add_merchant(self, merchant: SandboxMerchant) -> SandboxMerchant:
+        """Add a merchant; while serving, only one whose paths are already routed."""
+        known = self._merchants.get(merchant.merchant_no)
+        if known is not None and known != merchant:
+            raise ConfigurationError(f"merchant {merchant.merchant_no} is already configured")
+        if self._served_paths is not None and not _paths(merchant.profile) <= self._served_paths:
+            raise ConfigurationError(
+                f"profile {merchant.profile.name} uses paths the running sandbox does not serve;"
+                " add the merchant before starting it"
+            )
+        self._merchants[merchant.merchant_no] = merchant
+        return merchant
+
+    def profiles(self) -> list[RegionProfile]:
+        """Every registered profile and every merchant's profile (their paths are served)."""
+        found = {p.name.upper(): p for p in registry}
+        found.update((m.profile.name.upper(), m.profile) for m in self._merchants.values())
+        return list(found.values())
+
+    def app(self) -> web.Application:
+        """A new aiohttp application serving this sandbox."""
+        from .app import build_app  # app imports this module
+
+        app = build_app(self)
+        self._served_paths = frozenset(p for prof in self.profiles() for p in _paths(prof))
+        return app
+
+    # -- gateway operations ---------------------------------------------------------------
+
+    def checkout(
+        self, merchant: SandboxMerchant, fields: Mapping[str, Any], base_url: str
+    ) -> Reply:
+        """Check a checkout request like the gateway and store the order (SPEC §3-§5)."""
+        if not verify(fields, merchant.secret):
+            return _SIGN_ERROR
+        profile = merchant.profile
+        violations = _timestamp_violations(fields.get("timestamp"), profile.timestamp_as_number)
+        violations += _amount_type_violations(fields.get("amount"), profile.amount.as_number)
+        business = {k: v for k, v in fields.items() if k not in _UNSIGNED}
+        try:
+            wire = profile.check_fields(business)
+        except ValidationError as exc:
+            violations += exc.violations
+            wire = {}
+        except Exception:  # a custom profile's check failed: the gateway's own fault
+            return Reply(SYSTEM_ERROR, "system exception", None, "rejected")
+        trade_no = wire.get("tradeNo")
+        if not violations and not isinstance(trade_no, str):
+            violations.append(Violation("trade_no", "required"))
+        if violations:
+            return Reply(INVALID_PARAMETER, invalid_message(violations), None, "rejected")
+        assert isinstance(trade_no, str)
+        order = Order(
+            merchant.merchant_no,
+            trade_no,
+            f"{self._platform_prefix}{next(self._platform_counter):08d}",
+            profile.name,
+            Decimal(to_money(business["amount"])),  # as received: "10.50" stays 10.50
+            self._shared(wire.get("notifyUrl")),
+            return_url=self._shared(wire.get("returnUrl")),
+            channel_code=wire.get("channelCode"),
+            way_code=wire.get("wayCode"),
+            remark=wire.get("remark"),
+        )
+        if not self.ledger.store(order):
+            msg = "duplicate tradeNo: the order already exists"
+            return Reply(DUPLICATE, msg, None, "duplicate")
+        return Reply(ACCEPTED, "success", _link_data(merchant, order, base_url), "stored")
+
+    def query(self, merchant: SandboxMerchant, fields: Mapping[str, Any]) -> Reply:
+        """Answer ``queryPayInResult`` from the ledger (SPEC §6)."""
+        if not verify(fields, merchant.secret):
+            return _SIGN_ERROR
+        violations = _timestamp_violations(
+            fields.get("timestamp"), merchant.profile.timestamp_as_number
+        )
+        trade_no = fields.get("tradeNo")
+        if not isinstance(trade_no, str) or not trade_no:
+            violations.append(Violation("trade_no", "required"))
+        if violations:
+            return Reply(INVALID_PARAMETER, invalid_message(violations), None, "rejected")
+        assert isinstance(trade_no, str)
+        order = self.ledger.order(trade_no, merchant.merchant_no)
+        if order is None:
+            return Reply(NOT_FOUND, "order not found", None, "not_found")
+        return Reply(ACCEPTED, "success", _query_data(order), "found")
+
+    def _shared(self, url: str | None) -> str | None:
+        if url is None:
+            return None
+        return self._urls.setdefault(url, url)
+
+    # -- payments and notifications -------------------------------------------------------
+
+    async def pay(
+        self,
+        merchant_no: str | None,
+        trade_no: str,
+        outcome: PayOutcome = "paid",
+        amount: Money | str | None = None,
+    ) -> Order:
+        """Pay an order as its payer would at the cashier, and notify the merchant.
+
+        ``paid`` pays the amount (status ``0000``); ``partial`` pays ``amount`` in total,
+        by default half of what is left (``0001``); ``failed`` fails it (``00029``).
+        ``merchant_no`` may be ``None`` when only one merchant has ``trade_no``.
+        """
+        return self.apply_payment(merchant_no, trade_no, outcome, amount)
+
+    def apply_payment(
+        self,
+        merchant_no: str | None,
+        trade_no: str,
+        outcome: str,
+        amount: Money | str | None = None,
+    ) -> Order:
+        """``pay`` for code already on the sandbox's loop (the HTTP handlers)."""
+        order = self._order(trade_no, merchant_no)
+        merchant = self._merchants[order.merchant_no]
+        status, paid = _payment(order, outcome, amount, merchant.profile.amount.decimals)
+        # The gateway's local time, as its query and notification write it.
+        when = time.strftime("%Y-%m-%d %H:%M:%S") if status != STATUS_FAILED else None
+        self.ledger.update(order, status, paid, when)
+        if order.notify_url:
+            self.notifier.start(order, merchant)
+        return order
+
+    async def notifications_settled(
+        self, trade_no: str, merchant_no: str | None = None, *, timeout: float | None = None
+    ) -> list[NotificationAttempt]:
+        """Wait until the latest notification of ``trade_no`` was acknowledged, ran out of
+        retries or was skipped; return its attempts. Raises ``SandboxError`` when no
+        notification was started and ``asyncio.TimeoutError`` after ``timeout`` seconds."""
+        order = self._order(trade_no, merchant_no)
+        delivery = self.notifier.latest(order.merchant_no, order.trade_no)
+        if delivery is None:
+            raise SandboxError(f"no notification was started for trade {trade_no}")
+        await asyncio.wait_for(delivery.done.wait(), timeout)
+        return list(delivery.attempts)
+
+    def _order(self, trade_no: str, merchant_no: str | None) -> Order:
+        order = self.ledger.order(trade_no, merchant_no)
+        if order is None:
+            raise SandboxError(f"no order for trade {trade_no}")
+        return order
+
+    async def aclose(self) -> None:
+        """Stop notification deliveries (the server calls this when it stops)."""
+        await self.notifier.aclose()
+
+    def __repr__(self) -> str:
+        return f"Sandbox(merchants={sorted(self._merchants)!r}, base_url={self.base_url!r})"
+
+
+def _paths(profile: RegionProfile) -> frozenset[str]:
+    return frozenset((profile.checkout_path, profile.query_path))
+
+
+def _qr_payload(order: Order) -> str:
+    # EMV-like tag-length-value text; clients keep it as an opaque string.
+    merchant = f"0014SANDBOX.VEXORA01{len(order.platform_trade_no):02d}{order.platform_trade_no}"
+    amount = money_text(order.amount)
+    return f"00020101021226{len(merchant):02d}{merchant}54{len(amount):02d}{amount}6304"
+
+
+def _link_data(merchant: SandboxMerchant, order: Order, base_url: str) -> dict[str, Any]:
+    """The checkout ``data`` in the shape of the merchant's gateway system (SPEC §5)."""
+    data: dict[str, Any] = {
+        "tradeNo": order.trade_no,
+        "platFormTradeNo": order.platform_trade_no,
+        "status": order.status,
+    }
+    url = f"{base_url}/cashier/{order.platform_trade_no}"
+    style = merchant.response_style
+    if style == "cambodia":
+        data.update(message="Processing", remark=order.remark or "", paymentLink=url)
+        if order.way_code == "KHQR":
+            data["payInfo"] = _qr_payload(order)
+    elif style == "php":
+        data.update(desc="Paying", remark=order.remark or "", paymentLink=url)
+    else:
+        data.update(
+            desc="Paying", remark=order.remark or "", paymentUrl=url, qrString=_qr_payload(order)
+        )
+    return data
+
+
+def _query_data(order: Order) -> dict[str, Any]:
+    return {
+        "tradeNo": order.trade_no,
+        "platFormTradeNo": order.platform_trade_no,
+        "status": order.status,
+        "amount": money_text(order.amount),
+        "payAmount": money_text(order.paid_amount),
+        "message": STATUS_MESSAGES.get(order.status, ""),
+        "successTime": order.success_time,
+        "channelCode": order.channel_code,
+        "wayCode": order.way_code,
+        "remark": order.remark,
+    }
+
+
+def default_partial_amount(order: Order, decimals: int) -> Decimal:
+    """Half of what is still unpaid, rounded down to the currency's smallest unit."""
+    unit = Decimal(1).scaleb(-decimals)
+    return (order.paid_amount + (order.amount - order.paid_amount) / 2).quantize(
+        unit, rounding=ROUND_DOWN
+    )
+
+
+def _payment(
+    order: Order, outcome: str, amount: Money | str | None, decimals: int
+) -> tuple[str, Decimal]:
+    """The status and total paid amount after a payment, or ``SandboxError``."""
+    if order.status not in _PAYABLE:
+        raise SandboxError(f"trade {order.trade_no} is final already (status {order.status})")
+    try:
+        given = None if amount is None else Decimal(to_money(amount))
+    except ValidationError as exc:
+        raise SandboxError(f"payment amount: {exc}") from None
+    if outcome == "failed":
+        if given is not None:
+            raise SandboxError("a failed payment takes no amount")
+        return STATUS_FAILED, order.paid_amount
+    if outcome == "paid":
+        if given is not None and given != order.amount:
+            raise SandboxError("a full payment pays the order's amount; use outcome 'partial'")
+        return STATUS_PAID, order.amount
+    if outcome != "partial":
+        raise SandboxError("outcome must be 'paid', 'partial' or 'failed'")
+    paid = given if given is not None else default_partial_amount(order, decimals)
+    if not order.paid_amount < paid < order.amount:
+        raise SandboxError(
+            "a partial payment must be more than paid so far and less than the amount"
+        )
+    if paid != paid.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN):
+        raise SandboxError(f"the currency has at most {decimals} decimals")
+    return STATUS_PARTIAL, paid

@@ -1,0 +1,297 @@
+"""Serving a ``Sandbox`` on this machine: in the running loop, or in a thread of its own.
+
+``run_sandbox`` is for async code. ``SandboxThread`` runs its own event loop in a background
+thread, so sync code and any test's event loop can use it alike (the pytest fixture does).
+Both bind to 127.0.0.1 unless told otherwise, and refuse a non-loopback interface unless
+``allow_external=True``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Coroutine, Iterable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from ..client import VexoraClient
+from ..errors import ConfigurationError
+from ..hosts import is_loopback_host, url_host
+from .faults import FaultPolicy
+from .gateway import PayOutcome, Sandbox
+from .ledger import Ledger, NotificationAttempt, Order
+from .merchants import TEST_MERCHANTS, SandboxMerchant
+
+__all__ = ["SandboxThread", "check_bind_host", "run_sandbox"]
+
+logger = logging.getLogger("vexora_async.sandbox")
+
+T = TypeVar("T")
+
+_UNSPECIFIED = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+def check_bind_host(host: str, allow_external: bool) -> None:
+    """Refuse a host that is not loopback unless ``allow_external`` (``ConfigurationError``)."""
+    if not allow_external and not is_loopback_host(host):
+        raise ConfigurationError(
+            f"refusing to serve the sandbox on {host!r}: it is not a loopback address "
+            "(pass allow_external=True, or --allow-external, to expose it)"
+        )
+
+
+def _make_sandbox(
+    sandbox: Sandbox | None,
+    merchants: Iterable[SandboxMerchant] | None,
+    time_factor: float,
+    allow_external_notify: bool,
+) -> Sandbox:
+    if sandbox is None:
+        return Sandbox(
+            TEST_MERCHANTS if merchants is None else merchants,
+            time_factor=time_factor,
+            allow_external_notify=allow_external_notify,
+        )
+    if merchants is not None:
+        raise ConfigurationError("pass merchants or a sandbox, not both")
+    return sandbox
+
+
+@asynccontextmanager
+async def run_sandbox(
+    merchants: Iterable[SandboxMerchant] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    allow_external: bool = False,
+    time_factor: float = 1.0,
+    allow_external_notify: bool = False,
+    sandbox: Sandbox | None = None,
+    backlog: int = 1024,
+) -> AsyncIterator[Sandbox]:
+    """Serve a sandbox in the running loop until the block ends; yields it with ``base_url``.
+
+    ``merchants`` defaults to ``TEST_MERCHANTS`` (one per built-in profile). Port 0 picks a
+    free port. Pass a ``Sandbox`` you built yourself for the less common options.
+    """
+    check_bind_host(host, allow_external)
+    served = _make_sandbox(sandbox, merchants, time_factor, allow_external_notify)
+    name = host.strip("[]")
+    bind = "127.0.0.1" if name.lower() == "localhost" else name
+    # A short shutdown: held answers (the delay fault) are released when it starts.
+    runner = web.AppRunner(served.app(), access_log=None, shutdown_timeout=2.0)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, bind or None, port, backlog=backlog)
+        await site.start()
+        bound_port = runner.addresses[0][1]
+        local = _UNSPECIFIED.get(bind, bind)
+        served.base_url = f"http://{url_host(local, bound_port)}"
+        served.payment_base_url = None if bind in _UNSPECIFIED else served.base_url
+        yield served
+    finally:
+        served.base_url = served.payment_base_url = None
+        await runner.cleanup()
+
+
+class SandboxThread:
+    """A sandbox served by its own event loop in a daemon thread.
+
+    >>> with SandboxThread(time_factor=0.001) as sandbox:
+    ...     client = sandbox.client("IDR")       # use it in any event loop
+    ...     sandbox.pay("0000000001", "T1")      # sync, thread-safe
+
+    Every method is thread-safe. Blocking ones (``pay``, ``wait_for_notifications``) must not
+    be called from a loop that serves the merchant's notify endpoint: it could not answer
+    while blocked; use the async ones (``pay_async``, ``notifications_settled``) there.
+    """
+
+    def __init__(
+        self,
+        merchants: Iterable[SandboxMerchant] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        allow_external: bool = False,
+        time_factor: float = 1.0,
+        allow_external_notify: bool = False,
+        sandbox: Sandbox | None = None,
+        startup_timeout: float = 10.0,
+    ) -> None:
+        check_bind_host(host, allow_external)
+        self.sandbox = _make_sandbox(sandbox, merchants, time_factor, allow_external_notify)
+        self._host = host
+        self._port = port
+        self._allow_external = allow_external
+        self._startup_timeout = startup_timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._thread: threading.Thread | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> SandboxThread:
+        """Start serving; returns once the port is bound (or raises what went wrong)."""
+        if self._thread is not None:
+            raise RuntimeError("this SandboxThread was started already")
+        self._thread = threading.Thread(target=self._main, name="vexora-sandbox", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(self._startup_timeout):
+            self.stop()
+            raise TimeoutError("the sandbox did not start in time")
+        if self._error is not None:
+            self._thread.join()
+            raise self._error
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving and wait for the thread (pending notifications are abandoned)."""
+        loop, stopping, thread = self._loop, self._stopping, self._thread
+        if loop is not None and stopping is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(stopping.set)
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def __enter__(self) -> SandboxThread:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._serve())
+        finally:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+
+    async def _serve(self) -> None:
+        self._stopping = asyncio.Event()
+        try:
+            async with run_sandbox(
+                host=self._host,
+                port=self._port,
+                allow_external=self._allow_external,
+                sandbox=self.sandbox,
+            ):
+                self._ready.set()
+                await self._stopping.wait()
+        except BaseException as exc:  # handed to start(), or logged: a thread cannot raise
+            if self._ready.is_set():
+                logger.warning("the sandbox thread stopped with %s", type(exc).__name__)
+            self._error = exc
+            self._ready.set()
+
+    # -- what the sandbox holds -----------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        url = self.sandbox.base_url
+        if url is None:
+            raise RuntimeError("the sandbox is not serving")
+        return url
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.sandbox.ledger
+
+    @property
+    def faults(self) -> FaultPolicy:
+        return self.sandbox.faults
+
+    @property
+    def merchants(self) -> dict[str, SandboxMerchant]:
+        """Merchants by profile name (the first one of each profile)."""
+        found: dict[str, SandboxMerchant] = {}
+        for merchant in self.sandbox.merchants.values():
+            found.setdefault(merchant.profile.name, merchant)
+        return found
+
+    def merchant(self, key: str) -> SandboxMerchant:
+        """A merchant by number or profile name."""
+        return self.sandbox.find_merchant(key)
+
+    def client(self, merchant: str = "IDR", **options: Any) -> VexoraClient:
+        """A ``VexoraClient`` for a merchant (number or profile name), aimed at this sandbox.
+        Use it (``async with``) in your own event loop."""
+        return self.sandbox.client(merchant, **options)
+
+    # -- actions, run on the sandbox's loop -----------------------------------------------
+
+    def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = 10.0) -> T:
+        """Run ``coro`` on the sandbox's loop and wait for its result (from another thread)."""
+        loop = self._running_loop(coro)
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+
+    async def call_async(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the sandbox's loop; await it from any other loop."""
+        loop = self._running_loop(coro)
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, loop))
+
+    def _running_loop(self, coro: Coroutine[Any, Any, Any]) -> asyncio.AbstractEventLoop:
+        loop = self._loop
+        problem = None
+        if loop is None or self.sandbox.base_url is None:
+            problem = "the sandbox is not serving"
+        elif threading.current_thread() is self._thread:
+            problem = "already on the sandbox's loop: await the Sandbox's own methods"
+        if problem is not None:
+            coro.close()
+            raise RuntimeError(problem)
+        assert loop is not None
+        return loop
+
+    def pay(
+        self,
+        merchant_no: str | None,
+        trade_no: str,
+        outcome: PayOutcome = "paid",
+        amount: int | Decimal | str | None = None,
+        *,
+        timeout: float = 10.0,
+    ) -> Order:
+        """``Sandbox.pay`` from sync code (blocks until the payment is applied)."""
+        return self.call(self.sandbox.pay(merchant_no, trade_no, outcome, amount), timeout)
+
+    async def pay_async(
+        self,
+        merchant_no: str | None,
+        trade_no: str,
+        outcome: PayOutcome = "paid",
+        amount: int | Decimal | str | None = None,
+    ) -> Order:
+        """``Sandbox.pay`` from any event loop."""
+        return await self.call_async(self.sandbox.pay(merchant_no, trade_no, outcome, amount))
+
+    def wait_for_notifications(
+        self, trade_no: str, merchant_no: str | None = None, *, timeout: float = 10.0
+    ) -> list[NotificationAttempt]:
+        """Block until the order's latest notification settled; its attempts."""
+        coro = self.sandbox.notifications_settled(trade_no, merchant_no, timeout=timeout)
+        return self.call(coro, timeout + 1.0)
+
+    async def notifications_settled(
+        self, trade_no: str, merchant_no: str | None = None, *, timeout: float = 10.0
+    ) -> list[NotificationAttempt]:
+        """Await (from any loop) until the order's latest notification settled."""
+        coro = self.sandbox.notifications_settled(trade_no, merchant_no, timeout=timeout)
+        return await self.call_async(coro)
+
+    def __repr__(self) -> str:
+        return f"SandboxThread(base_url={self.sandbox.base_url!r})"
