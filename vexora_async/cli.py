@@ -15,7 +15,14 @@ from typing import Protocol, cast
 
 __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 
-COMMANDS: tuple[str, ...] = ("vexora_async.sandbox.command",)
+COMMANDS: tuple[str, ...] = (
+    "vexora_async.commands.demo",
+    "vexora_async.commands.batch",
+    "vexora_async.commands.query",
+    "vexora_async.commands.sign",
+    "vexora_async.commands.verify_notify",
+    "vexora_async.sandbox.command",
+)
 
 
 class Command(Protocol):

@@ -1,0 +1,1 @@
+"""The ``vexora-async`` subcommands other than ``sandbox`` (which lives with the sandbox)."""

@@ -1,0 +1,174 @@
+"""What the subcommands share: credentials from options or the environment, exit codes,
+and progress output (rich when the ``cli`` extra is installed, plain lines otherwise)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, TextIO
+
+from ..client import VexoraClient
+from ..errors import ConfigurationError
+
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_FAILED_ROWS",
+    "EXIT_INVALID_INPUT",
+    "EXIT_OK",
+    "Progress",
+    "add_credentials",
+    "client_from",
+    "fail",
+]
+
+# Exit codes scripts can rely on (README: "Exit codes").
+EXIT_OK = 0
+EXIT_FAILED_ROWS = 1  # the command ran, but some orders are not created (see the output)
+EXIT_USAGE = 2  # argparse's own
+EXIT_INVALID_INPUT = 3  # input rejected before anything was sent
+EXIT_CONFIG = 4  # missing or bad credentials, base URL, region or journal
+
+ENV = {
+    "merchant_no": "VEXORA_MERCHANT_NO",
+    "secret": "VEXORA_SECRET",
+    "base_url": "VEXORA_BASE_URL",
+    "region": "VEXORA_REGION",
+}
+
+
+def add_credentials(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "account",
+        "each falls back to its environment variable; prefer VEXORA_SECRET over "
+        "--secret (command lines are visible to other users of the machine)",
+    )
+    group.add_argument("--merchant-no", help="merchant number (VEXORA_MERCHANT_NO)")
+    group.add_argument("--secret", help="app secret (VEXORA_SECRET)")
+    group.add_argument("--base-url", help="gateway base URL (VEXORA_BASE_URL)")
+    group.add_argument("--region", help="region profile, e.g. IDR (VEXORA_REGION; default IDR)")
+
+
+def setting(args: argparse.Namespace, name: str) -> str | None:
+    value = getattr(args, name, None)
+    return value if value else os.environ.get(ENV[name]) or None
+
+
+def client_from(args: argparse.Namespace, **options: Any) -> VexoraClient:
+    """A client from the options/environment; ``ConfigurationError`` names what is missing."""
+    missing = [
+        f"--{name.replace('_', '-')} ({ENV[name]})"
+        for name in ("merchant_no", "secret", "base_url")
+        if not setting(args, name)
+    ]
+    if missing:
+        raise ConfigurationError("missing " + ", ".join(missing))
+    return VexoraClient(
+        merchant_no=setting(args, "merchant_no") or "",
+        secret=setting(args, "secret") or "",
+        base_url=setting(args, "base_url") or "",
+        region=setting(args, "region") or "IDR",
+        **options,
+    )
+
+
+def fail(message: str, code: int) -> int:
+    """Say what went wrong on stderr; the exit code to return."""
+    print(f"vexora-async: {message}", file=sys.stderr)
+    return code
+
+
+class Progress:
+    """A progress bar on a terminal (rich if installed), ``progress N/TOTAL`` lines otherwise
+    (every ``every`` items), or nothing (``mode="none"``)."""
+
+    def __init__(self, total: int, description: str, mode: str = "auto", every: int = 100) -> None:
+        self.total = total
+        self.done = 0
+        self._every = max(1, every)
+        self._bar: Any = None
+        self._task: Any = None
+        self._write: Callable[[str], None] | None = None
+        if mode == "auto":
+            mode = "bar" if sys.stderr.isatty() else "lines"
+        if mode == "bar":
+            self._bar = _rich_progress(description, total)
+            if self._bar is None:
+                mode = "lines"
+            else:
+                self._task = self._bar.add_task(description, total=total)
+        if mode == "lines":
+            self._write = _line_writer(sys.stdout)
+
+    def __enter__(self) -> Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def advance(self, count: int = 1) -> None:
+        self.done += count
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done)
+        elif self._write is not None and (self.done % self._every == 0 or self.done == self.total):
+            self._write(f"progress {self.done}/{self.total}")
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _rich_progress(description: str, total: int) -> Any:
+    try:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+        from rich.progress import (
+            Progress as RichProgress,
+        )
+    except ImportError:
+        return None
+    return RichProgress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        transient=False,
+    )
+
+
+def _line_writer(stream: TextIO) -> Callable[[str], None]:
+    def write(text: str) -> None:
+        stream.write(text + "\n")
+        stream.flush()  # a supervising process reads these as they come
+
+    return write
+
+
+def print_table(title: str, rows: list[tuple[str, str]]) -> None:
+    """A two-column table (rich if installed)."""
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        print(title)
+        width = max((len(k) for k, _ in rows), default=0)
+        for key, value in rows:
+            print(f"  {key:<{width}}  {value}")
+        return
+    table = Table(title=title, show_header=False)
+    table.add_column(justify="left")
+    table.add_column(justify="right")
+    for key, value in rows:
+        table.add_row(key, value)
+    Console().print(table)

@@ -1,0 +1,143 @@
+"""``vexora-async demo``: the embedded sandbox on loopback, N links, a summary. No setup.
+
+Client and sandbox share this process (and its CPU), so links/s here understates what the
+client does against a real gateway; ``python -m benchmarks`` measures that properly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+from ..batch import BatchOutcome, run_batch
+from ..models import CheckoutRequest, PaymentLink
+from ..regions import registry
+from ..retry import RetryPolicy
+from ..sandbox import TEST_MERCHANTS, Sandbox, run_sandbox
+from ..wire import HAS_ORJSON
+from .common import EXIT_FAILED_ROWS, EXIT_OK, Progress, print_table
+
+NAME = "demo"
+HELP = "create payment links against the embedded sandbox and show a summary"
+
+_NOTIFY = "http://127.0.0.1:9/vexora/notify"  # loopback; the demo pays nothing
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--links", type=int, default=2000, help="how many links (2000)")
+    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight (64)")
+    regions = sorted(merchant.profile.name for merchant in TEST_MERCHANTS)
+    parser.add_argument("--region", choices=regions, default="IDR", help="profile (IDR)")
+    parser.add_argument(
+        "--fault-rate",
+        type=float,
+        default=0.0,
+        help="share of requests the sandbox fails, to watch retries work (0)",
+    )
+    parser.add_argument(
+        "--progress", choices=("auto", "bar", "lines", "none"), default="auto", help="(auto)"
+    )
+    parser.add_argument(
+        "--serve", action="store_true", help="keep the sandbox running afterwards (Ctrl+C ends)"
+    )
+
+
+def sample_requests(region: str, count: int, run_id: str) -> Iterator[CheckoutRequest]:
+    """Valid requests for a built-in profile, with made-up payers."""
+    name = registry.get(region).name
+    for i in range(count):
+        trade_no = f"DEMO{run_id}{i:07d}"
+        if name in ("IDR", "PAYPRO_IDR"):
+            yield CheckoutRequest(
+                trade_no=trade_no, amount=10000 + i, username="Demo Payer",
+                mobile="081234567890", email="payer@example.com", notify_url=_NOTIFY,
+            )  # fmt: skip
+        elif name == "PHP":
+            yield CheckoutRequest(
+                trade_no=trade_no, amount=300 + i, firstname="Demo", lastname="Payer",
+                mobile="0912345678", email="payer@example.com", channel_code="EWALLET",
+                way_code="GCASH", ip_address="203.0.113.7", notify_url=_NOTIFY,
+                return_url="https://shop.example/done",
+            )  # fmt: skip
+        else:
+            yield CheckoutRequest(
+                trade_no=trade_no, amount=4000 + i if name == "KHR" else 5 + i % 100,
+                firstname="Demo", lastname="Payer", mobile="12345678", email="payer@example.com",
+                channel_code="KHQR", way_code="KHQR", notify_url=_NOTIFY,
+                return_url="https://shop.example/done", remark=f"demo {i}",
+            )  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.links < 1 or args.concurrency < 1 or not 0 <= args.fault_rate <= 1:
+        print("vexora-async: --links and --concurrency must be >= 1, --fault-rate in 0..1")
+        return 2
+    try:
+        return asyncio.run(_demo(args))
+    except KeyboardInterrupt:
+        return EXIT_OK if args.serve else 130
+
+
+async def _demo(args: argparse.Namespace) -> int:
+    sandbox = Sandbox(TEST_MERCHANTS, time_factor=0.001)
+    if args.fault_rate:
+        sandbox.faults.delay = 2.0
+        sandbox.faults.set_rate(args.fault_rate, seed=1, operations=("checkout", "query"))
+    policy = RetryPolicy(backoff=0.05, retry_after_max=0.5, attempt_timeout=1.0)
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
+    sample: PaymentLink | None = None
+    async with run_sandbox(sandbox=sandbox) as served:
+        print(f"sandbox gateway at {served.base_url} (127.0.0.1 only)", flush=True)
+        merchant = served.find_merchant(args.region)
+        async with served.client(
+            merchant.merchant_no, retry=policy, limit=args.concurrency
+        ) as client:
+
+            async def timed(request: CheckoutRequest) -> PaymentLink:
+                began = time.perf_counter()
+                try:
+                    return await client.create_payment_link(request)
+                finally:
+                    latencies.append(time.perf_counter() - began)
+
+            requests = sample_requests(args.region, args.links, str(int(time.time())))
+            started = time.perf_counter()
+            with Progress(args.links, f"{args.region} payment links", args.progress) as bar:
+                async for result in run_batch(timed, requests, concurrency=args.concurrency):
+                    outcomes[result.outcome] += 1
+                    sample = sample or result.link
+                    bar.advance()
+            elapsed = time.perf_counter() - started
+        _summary(args, outcomes, latencies, elapsed, sample)
+        if args.serve:
+            print(f"serving {served.base_url} until Ctrl+C (open a payment URL to pay)")
+            await asyncio.Event().wait()
+    return EXIT_OK if outcomes[BatchOutcome.CREATED] == args.links else EXIT_FAILED_ROWS
+
+
+def _summary(
+    args: argparse.Namespace,
+    outcomes: Counter[str],
+    latencies: list[float],
+    elapsed: float,
+    sample: PaymentLink | None,
+) -> None:
+    ordered = sorted(latencies)
+    p50 = statistics.median(ordered) if ordered else 0.0
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
+    rows = [(f"outcome: {name}", str(count)) for name, count in sorted(outcomes.items())]
+    rows += [
+        ("links/s", f"{args.links / elapsed:,.0f}" if elapsed else "-"),
+        ("latency p50", f"{p50 * 1000:.1f} ms"),
+        ("latency p99", f"{p99 * 1000:.1f} ms"),
+        ("concurrency", str(args.concurrency)),
+        ("JSON", "orjson" if HAS_ORJSON else "json (pip install 'vexora_async[orjson]')"),
+    ]
+    if sample is not None:
+        rows.append(("a payment URL", sample.payment_url))
+    print_table(f"{args.links} {args.region} links in {elapsed:.2f} s", rows)

@@ -1,0 +1,58 @@
+"""``vexora-async query TRADE_NO``: what the gateway knows of one order."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+
+from ..errors import ConfigurationError, OrderNotFound, ValidationError, VexoraError
+from ..models import PaymentState
+from .common import (
+    EXIT_CONFIG,
+    EXIT_FAILED_ROWS,
+    EXIT_OK,
+    add_credentials,
+    client_from,
+    fail,
+    print_table,
+)
+
+NAME = "query"
+HELP = "query the payment state of one trade number"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("trade_no", help="your trade number (tradeNo)")
+    parser.add_argument("--json", action="store_true", help="print the state as JSON")
+    add_credentials(parser)
+
+
+async def _query(args: argparse.Namespace) -> PaymentState:
+    async with client_from(args) as client:
+        return await client.query_payment(args.trade_no)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        state = asyncio.run(_query(args))
+    except (ConfigurationError, ValidationError) as exc:
+        return fail(str(exc), EXIT_CONFIG)
+    except OrderNotFound as exc:
+        return fail(f"not known to the gateway (yet): {exc}", EXIT_FAILED_ROWS)
+    except VexoraError as exc:
+        return fail(f"query failed: {exc}", EXIT_FAILED_ROWS)
+    rows = [
+        ("trade number", state.trade_no),
+        ("platform trade number", state.platform_trade_no or ""),
+        ("status", str(state.status)),
+        ("amount", "" if state.amount is None else str(state.amount)),
+        ("paid amount", "" if state.pay_amount is None else str(state.pay_amount)),
+        ("success time", state.success_time or ""),
+        ("message", state.message or ""),
+    ]
+    if args.json:
+        print(json.dumps({key: value for key, value in rows}, ensure_ascii=False))
+    else:
+        print_table("payment", rows)
+    return EXIT_OK
