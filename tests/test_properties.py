@@ -5,6 +5,7 @@ CI runs 500 examples per property (CI=true); a local run 100.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from typing import Any
@@ -12,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vexora_async import CheckoutRequest, ValidationError, VexoraError
+from vexora_async import CheckoutRequest, ValidationError, VexoraError, parse_notification
 from vexora_async.envelope import decode_envelope, read_checkout, read_query
 from vexora_async.regions import registry
 from vexora_async.signing import canonical_string, sign, verify
@@ -169,3 +170,20 @@ def test_the_parser_raises_only_typed_errors_for_any_json(status: int, value: An
 @given(st.sampled_from([200, 502]), st.binary(max_size=64))
 def test_the_parser_raises_only_typed_errors_for_any_bytes(status: int, body: bytes) -> None:
     _parse(status, body)
+
+
+@PROPERTY
+@given(st.one_of(st.binary(max_size=80), json_values.map(lambda v: json.dumps(v).encode())))
+def test_notification_parsing_raises_only_typed_errors(body: bytes) -> None:
+    with contextlib.suppress(VexoraError):
+        parse_notification(body, "TESTSECRET")
+
+
+@PROPERTY
+@given(field_dicts, secrets)
+def test_a_signed_notification_round_trips(fields: dict[str, Any], secret: str) -> None:
+    body = {**{k: v for k, v in fields.items() if v is not None}, "tradeNo": "T1", "status": "0000"}
+    body["amount"] = "10000.50"
+    body["sign"] = sign(body, secret)
+    notification = parse_notification(json.dumps(body).encode(), secret)
+    assert notification.trade_no == "T1" and str(notification.amount) == "10000.50"
