@@ -18,6 +18,7 @@ from vexora_async.envelope import decode_envelope, read_checkout, read_query
 from vexora_async.regions import registry
 from vexora_async.signing import canonical_string, sign, verify
 from vexora_async.transports.base import HttpResponse
+from vexora_async.wire import checkout_fields
 
 EXAMPLES = 500 if os.environ.get("CI") else 100
 PROPERTY = settings(
@@ -187,3 +188,22 @@ def test_a_signed_notification_round_trips(fields: dict[str, Any], secret: str) 
     body["sign"] = sign(body, secret)
     notification = parse_notification(json.dumps(body).encode(), secret)
     assert notification.trade_no == "T1" and str(notification.amount) == "10000.50"
+
+
+@PROPERTY
+@given(request_fields, st.sampled_from(sorted(registry.names())))
+def test_the_quick_validation_path_agrees_with_the_detailed_one(
+    fields: dict[str, Any], region: str
+) -> None:
+    try:
+        wire = checkout_fields(CheckoutRequest(**fields))
+    except ValidationError:
+        return
+    profile = registry.get(region)
+    quick = profile._check_quickly(wire)
+    try:
+        detailed = profile._check_in_detail(wire)
+    except ValidationError:
+        assert quick is None  # the fast path never lets through what the full one refuses
+        return
+    assert quick is None or quick == detailed

@@ -42,10 +42,24 @@ async def server() -> AsyncIterator[tuple[str, asyncio.Event]]:
     async def huge(request: web.Request) -> web.Response:
         return web.Response(body=b"x" * 2048)
 
+    async def trickle(request: web.Request) -> web.StreamResponse:
+        # A body in chunks spaced out in time, as a slow network delivers it: the client's
+        # first read returns only part of it. (The pause simulates the network; nothing
+        # here waits for a result.)
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for part in (b'{"code":', b'"0000",', b'"msg":"split"}'):
+            await response.write(part)
+            await asyncio.sleep(0.02)
+        await response.write_eof()
+        return response
+
     app = web.Application()
     app.router.add_post("/echo", echo)
     app.router.add_post("/hang", hang)
     app.router.add_post("/huge", huge)
+    app.router.add_post("/trickle", trickle)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -116,3 +130,14 @@ async def test_a_closed_transport_refuses_to_send(name: str) -> None:
     await transport.aclose()
     with pytest.raises(ConnectError):
         await transport.send(HttpRequest("POST", "http://127.0.0.1:1/x", {}, b""))
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+async def test_a_body_in_several_reads_arrives_whole(server: tuple[str, Any], name: str) -> None:
+    url, _ = server
+    transport = TRANSPORTS[name]()
+    try:
+        response = await transport.send(HttpRequest("POST", url + "/trickle", {}, b""))
+    finally:
+        await transport.aclose()
+    assert response.body == b'{"code":"0000","msg":"split"}'

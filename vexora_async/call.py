@@ -10,7 +10,7 @@ import attrs
 
 __all__ = ["ApiCall", "CallTrace", "Envelope"]
 
-_NO_HEADERS: Mapping[str, str] = MappingProxyType({})
+NO_HEADERS: Mapping[str, str] = MappingProxyType({})
 
 
 @attrs.define(slots=True)
@@ -41,10 +41,26 @@ class ApiCall:
     fields: Mapping[str, Any] = attrs.field(repr=False)
     trade_no: str
     timeout: float | None = None
-    headers: Mapping[str, str] = _NO_HEADERS
+    headers: Mapping[str, str] = NO_HEADERS
     attempt: int = 1
     retry: Any = None  # a RetryPolicy overriding the client's for this call
     trace: CallTrace | None = attrs.field(default=None, eq=False, repr=False)
+
+    # The two copies every attempt makes, spelled out: ``attrs.evolve`` would look up the
+    # class's fields on every call.
+    def for_attempt(self, attempt: int, timeout: float | None) -> ApiCall:
+        """This call as attempt number ``attempt``, with that attempt's timeout."""
+        return self.__class__(
+            self.operation, self.path, self.fields, self.trade_no, timeout, self.headers,
+            attempt, self.retry, self.trace,
+        )
+
+    def with_request(self, fields: Mapping[str, Any], headers: Mapping[str, str]) -> ApiCall:
+        """This call with other wire fields and headers (what signing sends on)."""
+        return self.__class__(
+            self.operation, self.path, fields, self.trade_no, self.timeout, headers,
+            self.attempt, self.retry, self.trace,
+        )
 
 
 @attrs.frozen(slots=True)
@@ -55,7 +71,7 @@ class Envelope:
     msg: str
     data: Any = attrs.field(repr=False)
     http_status: int = 200
-    headers: Mapping[str, str] = attrs.field(default=_NO_HEADERS, repr=False)
+    headers: Mapping[str, str] = attrs.field(default=NO_HEADERS, repr=False)
     raw: Mapping[str, Any] = attrs.field(default=MappingProxyType({}), repr=False)
 
     @property

@@ -41,24 +41,26 @@ def decode_envelope(response: HttpResponse) -> Envelope:
         body = loads(response.body) if response.body else None
     except (ValueError, TypeError):
         body = None
-    if not isinstance(body, dict) or "code" not in body:
+    if type(body) is not dict or "code" not in body:
         if not 200 <= response.status < 300:
             raise HTTPStatusError(
                 response.status, retry_after=parse_retry_after(response.headers.get("retry-after"))
             )
         what = "not JSON" if body is None else "not a gateway envelope"
         raise MalformedResponse(f"response body is {what}", status=response.status)
-    code = body.get("code")
-    if isinstance(code, bool) or not isinstance(code, str | int):
-        raise MalformedResponse("envelope 'code' is not a code", status=response.status)
+    code = body["code"]
+    if type(code) is not str:  # the usual case is text: one check, then the exact rules
+        if isinstance(code, bool) or not isinstance(code, str | int):
+            raise MalformedResponse("envelope 'code' is not a code", status=response.status)
+        code = str(code)
     msg = body.get("msg")
     return Envelope(
-        code=str(code),
-        msg=msg if isinstance(msg, str) else "",
-        data=body.get("data"),
-        http_status=response.status,
-        headers=response.headers,
-        raw=body,
+        code,
+        msg if isinstance(msg, str) else "",
+        body.get("data"),
+        response.status,
+        response.headers,
+        body,
     )
 
 

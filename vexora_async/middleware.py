@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 
-import attrs
-
 from .call import ApiCall, Envelope
 from .envelope import decode_envelope
 from .signing import sign
@@ -44,14 +42,15 @@ class SigningMiddleware:
         self._as_number = timestamp_as_number
         self._clock = clock
 
-    async def __call__(self, call: ApiCall, next_: Next) -> Envelope:
+    def __call__(self, call: ApiCall, next_: Next) -> Awaitable[Envelope]:
+        # A plain function returning the next link's awaitable: no coroutine of its own.
         fields = dict(call.fields)
         stamp = self._clock()
         fields["timestamp"] = stamp if self._as_number else str(stamp)
         fields.pop("sign", None)
         fields["sign"] = sign(fields, self._secret)
         headers = {**call.headers, **self._headers} if call.headers else self._headers
-        return await next_(attrs.evolve(call, fields=fields, headers=headers))
+        return next_(call.with_request(fields, headers))
 
     def __repr__(self) -> str:
         return f"SigningMiddleware(merchant_no={self._headers['merchantNo']!r}, secret='***')"
@@ -60,9 +59,13 @@ class SigningMiddleware:
 def sender(transport: Transport, base_url: str) -> Next:
     """The end of the chain: encode, send over ``transport``, decode the envelope."""
     root = base_url.rstrip("/")
+    urls: dict[str, str] = {}  # per path, built once (a client uses two or three paths)
 
     async def send(call: ApiCall) -> Envelope:
-        request = HttpRequest("POST", root + call.path, call.headers, dumps(call.fields))
+        url = urls.get(call.path)
+        if url is None:
+            url = urls[call.path] = root + call.path
+        request = HttpRequest("POST", url, call.headers, dumps(call.fields))
         response = await transport.send(request, timeout=call.timeout)
         return decode_envelope(response)
 

@@ -33,6 +33,9 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 def to_money(value: object, field: str = "amount") -> Money:
     """Accept ``int``, ``Decimal`` or a decimal string; refuse ``float`` and everything else."""
+    kind = type(value)
+    if kind is int or kind is Decimal:  # the common case first: one type check, no isinstance
+        return value  # type: ignore[return-value]
     if isinstance(value, bool):
         raise ValidationError([Violation(field, "not_a_number", "a bool is not money")])
     if isinstance(value, int | Decimal):
@@ -91,7 +94,7 @@ class CheckoutRequest:
     bank_number: str | None = _pii()
     remark: str | None = None
     extra: Mapping[str, Any] = attrs.field(
-        factory=dict, converter=_freeze_mapping, repr=lambda v: f"<{len(v)} extra field(s)>"
+        default=_EMPTY, converter=_freeze_mapping, repr=lambda v: f"<{len(v)} extra field(s)>"
     )
 
 

@@ -7,6 +7,7 @@ personal data.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -104,15 +105,20 @@ def email(value: str) -> str:
 
 def http_url(value: str) -> str:
     """An absolute ``http``/``https`` URL with a host (a callback target or redirect)."""
+    if not _is_http_url(value):
+        raise Invalid("url_format", "an absolute http(s) URL")
+    return value
+
+
+# Most orders of a merchant share one notify URL: parse each distinct URL once.
+@functools.lru_cache(maxsize=512)
+def _is_http_url(value: str) -> bool:
     try:
         parts = urlsplit(value)
         host = parts.hostname
     except ValueError:
-        host = None
-        parts = None
-    if parts is None or parts.scheme not in ("http", "https") or not host or " " in value:
-        raise Invalid("url_format", "an absolute http(s) URL")
-    return value
+        return False
+    return parts.scheme in ("http", "https") and bool(host) and " " not in value
 
 
 def ip_address(value: str) -> str:
@@ -179,6 +185,12 @@ class AmountRule:
     decimals: int = 0
     minimum: Decimal | int | None = None
     as_number: bool = False
+
+    def accepts(self, amount: object) -> bool:
+        """True when ``amount`` breaks no rule (``violations`` would find none), cheaply."""
+        if type(amount) is int:  # whole units: only the bounds can be wrong
+            return amount > 0 and (self.minimum is None or amount >= self.minimum)
+        return not self.violations(amount)
 
     def violations(self, amount: object) -> list[Violation]:
         if not isinstance(amount, int | Decimal) or isinstance(amount, bool):

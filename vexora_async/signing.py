@@ -37,14 +37,13 @@ def canonical_string(fields: Mapping[str, object]) -> str:
     """``k1=v1k2=v2...`` over every field but ``sign``, empty and null values dropped."""
     parts: list[str] = []
     for key in sorted(fields):
-        if key == SIGN_FIELD:
-            continue
         value = fields[key]
-        if value is None:
-            continue
-        text = wire_text(value)
-        if text:
-            parts.append(f"{key}={text}")
+        if type(value) is not str:  # most values are text already: no conversion call
+            if value is None:
+                continue
+            value = wire_text(value)
+        if value and key != SIGN_FIELD:
+            parts.append(f"{key}={value}")
     return "".join(parts)
 
 

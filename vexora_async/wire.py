@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 
 import attrs
 import cattrs
+from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .errors import MalformedResponse
@@ -61,6 +62,13 @@ def _structure_text(value: object, _: object) -> str:
     raise MalformedResponse(f"expected text, got {type(value).__name__}")
 
 
+def _structure_optional_text(value: object, _: object) -> str | None:
+    # Registered for ``str | None`` itself: no union dispatch per field and call.
+    if value is None or type(value) is str:
+        return value
+    return _structure_text(value, _)
+
+
 def _structure_decimal(value: object, _: object) -> Decimal:
     if isinstance(value, bool):
         raise MalformedResponse("expected an amount, got a boolean")
@@ -78,6 +86,10 @@ def _structure_decimal(value: object, _: object) -> Decimal:
     raise MalformedResponse("expected an amount")
 
 
+def _structure_optional_decimal(value: object, _: object) -> Decimal | None:
+    return None if value is None else _structure_decimal(value, _)
+
+
 def _structure_status(value: object, _: object) -> TradeStatus:
     if isinstance(value, str | int) and not isinstance(value, bool):
         return TradeStatus.of(value)
@@ -87,15 +99,18 @@ def _structure_status(value: object, _: object) -> TradeStatus:
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
     conv.register_structure_hook(str, _structure_text)
+    conv.register_structure_hook(str | None, _structure_optional_text)
+    conv.register_structure_hook(Decimal | None, _structure_optional_decimal)
     conv.register_structure_hook(Decimal, _structure_decimal)
     conv.register_structure_hook(TradeStatus, _structure_status)
 
     def unstructure_factory(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
+        # ``identity`` hooks are inlined by cattrs: the generated function reads attributes.
         overrides: dict[str, Any] = {
-            a.name: override(rename=wire_name(a.name)) for a in attrs.fields(cls)
+            a.name: override(rename=wire_name(a.name), unstruct_hook=identity)
+            for a in attrs.fields(cls)
         }
         overrides["extra"] = override(omit=True)
-        overrides["amount"] = override(rename="amount", unstruct_hook=lambda v: v)
         return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **overrides)
 
     def structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
@@ -114,6 +129,10 @@ def _make_converter() -> cattrs.Converter:
 
 converter = _make_converter()
 _unstructure_checkout = converter.get_unstructure_hook(CheckoutRequest)
+# Looked up once, not per response: the hot path calls the generated functions directly.
+_STRUCTURE_HOOKS: dict[Any, Callable[[Any, Any], Any]] = {
+    cls: converter.get_structure_hook(cls) for cls in (PaymentLink, PaymentState)
+}
 
 
 def checkout_fields(request: CheckoutRequest) -> dict[str, Any]:
@@ -138,10 +157,11 @@ def _with_aliases(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def structure_response(data: object, cls: type[T], what: str) -> T:
     """Build ``cls`` from a response ``data`` object; any problem is a ``MalformedResponse``."""
-    if not isinstance(data, Mapping):
+    if type(data) is not dict and not isinstance(data, Mapping):  # a decoded body is a dict
         raise MalformedResponse(f"{what}: 'data' is not an object")
+    hook = _STRUCTURE_HOOKS.get(cls) or converter.get_structure_hook(cls)
     try:
-        return converter.structure(_with_aliases(data), cls)
+        return cast(T, hook(_with_aliases(data), cls))
     except MalformedResponse as exc:
         raise MalformedResponse(f"{what}: {exc}") from None
     except Exception as exc:  # cattrs raises KeyError/TypeError/... with detailed_validation off

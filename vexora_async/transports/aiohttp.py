@@ -11,7 +11,7 @@ import ssl as _ssl
 import aiohttp
 
 from ..errors import ConfigurationError, ConnectError, ConnectionDropped, RequestTimeout
-from .base import DEFAULT_MAX_BODY, HttpRequest, HttpResponse, Timeouts
+from .base import DEFAULT_MAX_BODY, HttpRequest, HttpResponse, LowerCaseHeaders, Timeouts
 
 __all__ = ["AiohttpTransport"]
 
@@ -37,6 +37,8 @@ class AiohttpTransport:
         self._limit = limit
         self._timeouts = timeouts or Timeouts()
         self._default_timeout = self._client_timeout(self._timeouts.total)
+        # Calls mostly repeat one per-attempt timeout: reuse its ClientTimeout.
+        self._last_timeout = self._default_timeout
         self._max_body = max_body_size
         self._ssl = ssl
         self._closed = False
@@ -54,15 +56,18 @@ class AiohttpTransport:
             connector=connector,
             connector_owner=self._connector is None,
             timeout=self._default_timeout,
-            # The gateway needs none of these; skipping them saves work per request.
-            skip_auto_headers=("User-Agent",),
+            # No skip_auto_headers: aiohttp would build a header set per request to apply it.
             auto_decompress=True,
         )
         return self._session
 
     async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
         session = self._session or self._open_session()
-        client_timeout = self._default_timeout if timeout is None else self._client_timeout(timeout)
+        client_timeout = self._default_timeout
+        if timeout is not None:
+            client_timeout = self._last_timeout
+            if client_timeout.total != timeout:
+                client_timeout = self._last_timeout = self._client_timeout(timeout)
         try:
             async with session.request(
                 request.method,
@@ -71,11 +76,14 @@ class AiohttpTransport:
                 headers=request.headers,
                 timeout=client_timeout,
             ) as response:
-                body = await response.content.read(self._max_body + 1)
-                if len(body) > self._max_body:
-                    raise ConnectionDropped(f"response body larger than {self._max_body} bytes")
-                headers = {k.lower(): v for k, v in response.headers.items()}
-                return HttpResponse(response.status, headers, body)
+                length = response.content_length
+                if length is not None and length <= self._max_body and not response.headers.get(
+                    "Content-Encoding"
+                ):
+                    body = await response.read()  # exactly `length` bytes: within the cap
+                else:
+                    body = await self._read_capped(response)
+                return HttpResponse(response.status, LowerCaseHeaders(response.headers), body)
         # Order matters: the connector errors subclass the OS and timeout errors below.
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise ConnectError(f"could not connect: {type(exc).__name__}") from None
@@ -83,6 +91,24 @@ class AiohttpTransport:
             raise RequestTimeout(f"no answer in time: {type(exc).__name__}") from None
         except aiohttp.ClientError as exc:
             raise ConnectionDropped(f"connection failed: {type(exc).__name__}") from None
+
+    async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
+        """The whole body, refused past the size cap. ``content.read(n)`` would return only
+        what has arrived so far: a body split over several reads would come back cut."""
+        limit = self._max_body
+        length = response.content_length
+        if length is not None and length > limit:
+            raise ConnectionDropped(f"response body larger than {limit} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        # Counted as it arrives (after decompression), so a compressed body cannot grow past
+        # the cap in memory either.
+        while chunk := await response.content.readany():
+            size += len(chunk)
+            if size > limit:
+                raise ConnectionDropped(f"response body larger than {limit} bytes")
+            chunks.append(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def aclose(self) -> None:
         self._closed = True

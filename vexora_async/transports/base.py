@@ -6,12 +6,19 @@ or ``ConnectionDropped`` when it may have reached the gateway. It never interpre
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Protocol, runtime_checkable
 
 import attrs
 
-__all__ = ["DEFAULT_MAX_BODY", "HttpRequest", "HttpResponse", "Timeouts", "Transport"]
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "HttpRequest",
+    "HttpResponse",
+    "LowerCaseHeaders",
+    "Timeouts",
+    "Transport",
+]
 
 DEFAULT_MAX_BODY = 1 << 20  # a checkout answer is < 4 KiB; anything near 1 MiB is not ours
 
@@ -37,6 +44,34 @@ class HttpResponse:
     status: int
     headers: Mapping[str, str]  # keys lower-cased
     body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+
+
+class LowerCaseHeaders(Mapping[str, str]):
+    """A read-only view of a case-insensitive header mapping with lower-cased keys.
+
+    Wraps what the HTTP library returns instead of copying every header per response:
+    lookups go straight to it, only iteration lower-cases.
+    """
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = headers  # must look names up case-insensitively
+
+    def __getitem__(self, name: str) -> str:
+        return self._headers[name]
+
+    def _names(self) -> dict[str, None]:
+        return dict.fromkeys(name.lower() for name in self._headers)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __repr__(self) -> str:
+        return f"LowerCaseHeaders({dict(self)!r})"
 
 
 @runtime_checkable

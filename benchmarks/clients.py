@@ -1,0 +1,202 @@
+"""The clients under test: the same orders against the same sandbox, written five ways.
+
+Each client is a factory: given the run's settings it yields ``call(index)``, which creates
+the link for order ``index`` and raises unless the gateway accepted it. Async clients yield
+a coroutine function (driven by tasks), ``requests`` a plain one (driven by threads).
+Imports happen inside the factories, so a client's process loads only what it uses.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
+
+import attrs
+
+from .common import (
+    CHECKOUT_PATH,
+    MERCHANT_NO,
+    ORDER,
+    PROFILE,
+    SECRET,
+    WIRE_ORDER,
+    amount_of,
+    epoch_millis,
+    hand_sign,
+    trade_no,
+)
+
+__all__ = ["CLIENTS", "ClientInfo", "Settings"]
+
+AsyncCall = Callable[[int], Awaitable[object]]
+SyncCall = Callable[[int], object]
+
+
+@attrs.frozen
+class Settings:
+    base_url: str
+    run_id: str
+    tag: str  # two characters, unique per client and concurrency within a run
+    concurrency: int
+    orders: int  # every index the run will use (warm-up included), for pre-built bodies
+
+
+@attrs.frozen
+class ClientInfo:
+    name: str
+    label: str
+    threaded: bool
+    factory: Callable[[Settings], Any]
+    notes: Callable[[], dict[str, Any]] = dict
+    needs: tuple[str, ...] = ()  # modules beyond the SDK's own dependencies
+
+
+def _wire_fields(settings: Settings, index: int) -> dict[str, Any]:
+    """A hand-written client's body: business fields, timestamp and sign."""
+    fields = {
+        "tradeNo": trade_no(settings.run_id, settings.tag, index),
+        "amount": amount_of(index),
+        **WIRE_ORDER,
+        "timestamp": str(epoch_millis()),
+    }
+    fields["sign"] = hand_sign(fields, SECRET)
+    return fields
+
+
+def _accepted(payload: Any) -> str:
+    """What a hand-written client reads from the answer: the payment URL, or an error."""
+    if payload.get("code") != "0000":
+        raise RuntimeError(f"gateway code {payload.get('code')}: {payload.get('msg')}")
+    url: str = payload["data"]["paymentUrl"]
+    return url
+
+
+_HEADERS = {"merchantNo": MERCHANT_NO}
+
+
+@asynccontextmanager
+async def _floor(settings: Settings) -> AsyncIterator[AsyncCall]:
+    """Raw aiohttp posting bodies built and signed before the clock starts: the floor."""
+    import aiohttp
+
+    url = settings.base_url + CHECKOUT_PATH
+    bodies = [json.dumps(_wire_fields(settings, i)).encode() for i in range(settings.orders)]
+    headers = {**_HEADERS, "Content-Type": "application/json"}
+    accepted = b'"code":"0000"'
+    connector = aiohttp.TCPConnector(limit=settings.concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def call(index: int) -> None:
+            async with session.post(url, data=bodies[index], headers=headers) as response:
+                body = await response.read()
+            if accepted not in body:  # a substring test: the floor parses nothing
+                raise RuntimeError("not accepted")
+
+        yield call
+
+
+@asynccontextmanager
+async def _hand_aiohttp(settings: Settings) -> AsyncIterator[AsyncCall]:
+    """aiohttp as its docs show it: ``json=`` in, ``response.json()`` out, MD5 by hand."""
+    import aiohttp
+
+    url = settings.base_url + CHECKOUT_PATH
+    connector = aiohttp.TCPConnector(limit=settings.concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def call(index: int) -> str:
+            body = _wire_fields(settings, index)
+            async with session.post(url, json=body, headers=_HEADERS) as response:
+                payload = await response.json()
+            return _accepted(payload)
+
+        yield call
+
+
+def _sdk_factory(transport: str) -> Callable[[Settings], Any]:
+    @asynccontextmanager
+    async def factory(settings: Settings) -> AsyncIterator[AsyncCall]:
+        from vexora_async import CheckoutRequest, VexoraClient
+
+        options: dict[str, Any] = {"limit": settings.concurrency}
+        if transport == "httpx":
+            from vexora_async.transports.httpx import HttpxTransport
+
+            options = {"transport": HttpxTransport(limit=settings.concurrency)}
+        client = VexoraClient(
+            merchant_no=MERCHANT_NO, secret=SECRET, region=PROFILE,
+            base_url=settings.base_url, **options,
+        )
+        run_id, tag = settings.run_id, settings.tag
+        try:
+
+            async def call(index: int) -> object:
+                request = CheckoutRequest(
+                    trade_no=trade_no(run_id, tag, index), amount=amount_of(index), **ORDER
+                )
+                return await client.create_payment_link(request)
+
+            yield call
+        finally:
+            await client.aclose()
+            if transport == "httpx":
+                await options["transport"].aclose()
+
+    return factory
+
+
+@contextmanager
+def _requests_threads(settings: Settings) -> Iterator[SyncCall]:
+    """``requests`` in a thread pool, one ``Session`` (so kept-alive connections) per thread."""
+    import requests
+
+    url = settings.base_url + CHECKOUT_PATH
+    local = threading.local()
+    sessions: list[requests.Session] = []
+
+    def call(index: int) -> str:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+            sessions.append(session)
+        response = session.post(url, json=_wire_fields(settings, index), headers=_HEADERS)
+        return _accepted(response.json())
+
+    try:
+        yield call
+    finally:
+        for session in sessions:
+            session.close()
+
+
+def _json_notes() -> dict[str, Any]:
+    from vexora_async.wire import HAS_ORJSON
+
+    return {"orjson": HAS_ORJSON}
+
+
+CLIENTS: dict[str, ClientInfo] = {
+    info.name: info
+    for info in (
+        ClientInfo("floor", "raw aiohttp, pre-signed bodies (floor)", False, _floor),
+        ClientInfo("aiohttp", "hand-written aiohttp", False, _hand_aiohttp),
+        ClientInfo("sdk", "VexoraClient (aiohttp)", False, _sdk_factory("aiohttp"), _json_notes),
+        ClientInfo(
+            "sdk-stdjson", "VexoraClient (aiohttp), stdlib json", False,
+            _sdk_factory("aiohttp"), _json_notes,
+        ),
+        ClientInfo(
+            "sdk-httpx", "VexoraClient (httpx)", False, _sdk_factory("httpx"), _json_notes,
+            needs=("httpx",),
+        ),
+        ClientInfo(
+            "requests", "requests + ThreadPoolExecutor", True, _requests_threads,
+            needs=("requests",),
+        ),
+    )
+}
+# Clients that must not see orjson, even when it is installed.
+WITHOUT_ORJSON = frozenset({"sdk-stdjson"})
