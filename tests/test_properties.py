@@ -13,12 +13,18 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vexora_async import CheckoutRequest, ValidationError, VexoraError, parse_notification
-from vexora_async.envelope import decode_envelope, read_checkout, read_query
+from vexora_async import (
+    CheckoutRequest,
+    PaymentLink,
+    ValidationError,
+    VexoraError,
+    parse_notification,
+)
+from vexora_async.envelope import decode_envelope, read_query
 from vexora_async.regions import registry
 from vexora_async.signing import canonical_string, sign, verify
 from vexora_async.transports.base import HttpResponse
-from vexora_async.wire import checkout_fields
+from vexora_async.wire import checkout_fields, structure_response
 
 EXAMPLES = 500 if os.environ.get("CI") else 100
 PROPERTY = settings(
@@ -151,7 +157,7 @@ envelopes = st.fixed_dictionaries(
 def _parse(status: int, body: bytes) -> None:
     try:
         envelope = decode_envelope(HttpResponse(status, {}, body))
-        read_checkout(envelope, "T1")
+        structure_response(envelope.data, PaymentLink, "checkout response")
     except VexoraError:
         pass
     try:

@@ -113,3 +113,21 @@ def test_plugin_module_imports_no_sandbox() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_redeliver_sends_the_same_notification_again(vexora_sandbox: SandboxThread) -> None:
+    async def scenario() -> None:
+        async with (
+            NotifyReceiver(MERCHANTS["IDR"].secret) as receiver,
+            vexora_sandbox.client("IDR") as client,
+        ):
+            await client.create_payment_link(checkout_request("IDR", "FIX-R", receiver.url))
+            await vexora_sandbox.pay_async(None, "FIX-R")
+            await vexora_sandbox.notifications_settled("FIX-R")
+            vexora_sandbox.redeliver("FIX-R")
+            attempts = await vexora_sandbox.notifications_settled("FIX-R")
+            assert attempts[-1].acknowledged
+
+    asyncio.run(scenario())
+    deliveries = [a.delivery for a in vexora_sandbox.ledger.notifications("FIX-R")]
+    assert deliveries == [1, 2]

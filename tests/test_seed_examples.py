@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from vexora_async import PaymentLink, VexoraClient
-from vexora_async.envelope import decode_envelope, read_checkout
+from vexora_async.envelope import decode_envelope
 from vexora_async.transports.base import HttpResponse
+from vexora_async.wire import structure_response
 
 from . import seed_examples as seeds
 from .helpers import MERCHANT, SECRET, Recorder, envelope, link_data, request_from_wire
@@ -86,7 +87,8 @@ def test_response_examples_parse(
     example: dict[str, Any], url: str, message: str, has_qr: bool
 ) -> None:
     env = decode_envelope(HttpResponse(200, {}, json.dumps(example).encode()))
-    link = read_checkout(env, example["data"]["tradeNo"])
+    assert env.accepted
+    link = structure_response(env.data, PaymentLink, "checkout response")
     assert isinstance(link, PaymentLink)
     assert link.payment_url == url
     assert link.status.code == "0015" and link.status.is_processing

@@ -11,10 +11,8 @@ from .errors import (
     HTTPStatusError,
     MalformedResponse,
     OrderNotFound,
-    OrderRejected,
-    OutcomeUnknown,
 )
-from .models import PaymentLink, PaymentState
+from .models import PaymentState
 from .transports.base import HttpResponse
 from .wire import loads, structure_response
 
@@ -23,7 +21,6 @@ __all__ = [
     "SYSTEM_ERROR",
     "decode_envelope",
     "parse_retry_after",
-    "read_checkout",
     "read_query",
 ]
 
@@ -77,15 +74,6 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
-
-
-def read_checkout(envelope: Envelope, trade_no: str) -> PaymentLink:
-    """The envelope of a checkout call as a ``PaymentLink`` or the error it means (SPEC §2)."""
-    if envelope.code == ACCEPTED:
-        return structure_response(envelope.data, PaymentLink, "checkout response")
-    if envelope.code == SYSTEM_ERROR:
-        raise OutcomeUnknown(trade_no, f"gateway code {SYSTEM_ERROR}: {envelope.msg}")
-    raise OrderRejected(envelope.code, envelope.msg, trade_no=trade_no)
 
 
 def read_query(envelope: Envelope, trade_no: str) -> PaymentState:

@@ -309,6 +309,15 @@ class Sandbox:
             self.notifier.start(order, merchant)
         return order
 
+    def redeliver(self, trade_no: str, merchant_no: str | None = None) -> Order:
+        """Send the order's current state again, freshly stamped and signed, as the gateway
+        does now and then (a merchant must process such a repeat only once)."""
+        order = self._order(trade_no, merchant_no)
+        if not order.notify_url:
+            raise SandboxError(f"trade {trade_no} has no notify URL")
+        self.notifier.start(order, self._merchants[order.merchant_no])
+        return order
+
     async def notifications_settled(
         self, trade_no: str, merchant_no: str | None = None, *, timeout: float | None = None
     ) -> list[NotificationAttempt]:

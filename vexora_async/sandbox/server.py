@@ -279,6 +279,16 @@ class SandboxThread:
         """``Sandbox.pay`` from any event loop."""
         return await self.call_async(self.sandbox.pay(merchant_no, trade_no, outcome, amount))
 
+    def redeliver(
+        self, trade_no: str, merchant_no: str | None = None, *, timeout: float = 10.0
+    ) -> Order:
+        """``Sandbox.redeliver`` from any thread: the same notification, sent again."""
+
+        async def on_loop() -> Order:
+            return self.sandbox.redeliver(trade_no, merchant_no)
+
+        return self.call(on_loop(), timeout)
+
     def wait_for_notifications(
         self, trade_no: str, merchant_no: str | None = None, *, timeout: float = 10.0
     ) -> list[NotificationAttempt]:
