@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from .batch import BatchRun
-from .call import NO_HEADERS, ApiCall, CallTrace
+from .call import ApiCall, CallTrace
 from .envelope import ACCEPTED, SYSTEM_ERROR, read_query
 from .errors import (
     ConfigurationError,
@@ -188,9 +188,9 @@ class VexoraClient:
     ) -> PaymentLink:
         """One retried create. Raises ``_Unclear`` when only a query can tell what happened."""
         call = ApiCall(
-            "checkout", self.profile.checkout_path, fields, trade_no, timeout, NO_HEADERS, 1,
-            policy, trace,
-        )
+            "checkout", self.profile.checkout_path, fields, trade_no, timeout,
+            retry=policy, trace=trace,
+        )  # fmt: skip
         try:
             envelope = await self._send(call)
         except (ConnectError, HTTPStatusError) as exc:
