@@ -42,6 +42,9 @@ class Gateway:
         try:
             await asyncio.sleep(0)  # let other workers start: a real await point
             trade_no = json.loads(request.body)["tradeNo"]
+            if request.url.endswith("queryPayInResult"):  # only refused orders are queried
+                assert trade_no not in self.created
+                return HttpResponse(200, {}, envelope(None, code="8000", msg="no such order"))
             if trade_no in self.reject:
                 return HttpResponse(200, {}, envelope(None, code="1000", msg="rejected"))
             self.created.append(trade_no)

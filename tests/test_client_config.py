@@ -25,8 +25,9 @@ from vexora_async import (
     rules,
 )
 from vexora_async.call import ApiCall, Envelope
-from vexora_async.middleware import Next
+from vexora_async.middleware import RETRY, SIGNING, Next
 from vexora_async.regions import VEXORA_IDR, FieldRule, registry
+from vexora_async.retry import RetryPolicy
 from vexora_async.signing import verify
 
 from . import seed_examples as seeds
@@ -93,7 +94,7 @@ async def test_invalid_request_sends_nothing() -> None:
     assert recorder.requests == []
 
 
-async def test_user_middleware_sees_the_final_signed_request() -> None:
+async def test_user_middleware_after_signing_sees_the_final_signed_request() -> None:
     seen: list[ApiCall] = []
 
     async def spy(call: ApiCall, next_: Next) -> Envelope:
@@ -106,7 +107,7 @@ async def test_user_middleware_sees_the_final_signed_request() -> None:
         secret=SECRET,
         base_url="https://g.example",
         transport=recorder.transport,
-        middlewares=[spy],
+        middlewares=[SIGNING, spy],
         clock=lambda: 1715941383720,
     ) as client:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
@@ -115,6 +116,62 @@ async def test_user_middleware_sees_the_final_signed_request() -> None:
     assert verify(call.fields, SECRET)
     assert call.headers["merchantNo"] == MERCHANT
     assert recorder.last_body == dict(call.fields)
+
+
+async def test_user_middleware_by_default_runs_per_attempt_before_signing() -> None:
+    async def add_field(call: ApiCall, next_: Next) -> Envelope:
+        assert "sign" not in call.fields  # not signed yet
+        return await next_(call.replace(fields={**call.fields, "deviceId": "D1"}))
+
+    recorder = Recorder(_ok)
+    async with VexoraClient(
+        merchant_no=MERCHANT, secret=SECRET, base_url="https://g.example",
+        transport=recorder.transport, middlewares=[add_field],
+    ) as client:  # fmt: skip
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+        assert client.middlewares[1] is add_field
+    assert recorder.last_body["deviceId"] == "D1"
+    assert verify(recorder.last_body, SECRET)  # the added field is signed
+
+
+async def test_user_middleware_before_retry_wraps_the_whole_retry_loop() -> None:
+    outer: list[int] = []
+    inner: list[int] = []
+
+    async def around(call: ApiCall, next_: Next) -> Envelope:
+        envelope = await next_(call)
+        outer.append(envelope.attempts)
+        return envelope
+
+    async def per_attempt(call: ApiCall, next_: Next) -> Envelope:
+        inner.append(call.attempt)
+        return await next_(call)
+
+    answers = iter([HttpResponse(502, {}, b"bad gateway"), None])
+
+    async def flaky(request: HttpRequest) -> HttpResponse:
+        answer = next(answers)
+        return answer if answer is not None else _ok(request)
+
+    async with VexoraClient(
+        merchant_no=MERCHANT, secret=SECRET, base_url="https://g.example",
+        transport=MemoryTransport(flaky), middlewares=[around, RETRY, per_attempt],
+        retry=RetryPolicy(backoff=0.001, backoff_max=0.001),
+    ) as client:  # fmt: skip
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert outer == [2] and inner == [1, 2]
+
+
+@pytest.mark.parametrize(
+    "middlewares",
+    [[SIGNING, RETRY], [RETRY, RETRY], [SIGNING, SIGNING], ["not callable"]],
+)
+def test_a_chain_that_cannot_work_is_refused(middlewares: list[Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        VexoraClient(
+            merchant_no=MERCHANT, secret=SECRET, base_url="https://g.example",
+            middlewares=middlewares,
+        )  # fmt: skip
 
 
 async def test_memory_transport_runs_an_aiohttp_application() -> None:

@@ -28,6 +28,7 @@ from vexora_async import (
     RequestTimeout,
     VexoraClient,
 )
+from vexora_async.errors import AuthenticationError
 from vexora_async.retry import RetryPolicy
 from vexora_async.signing import verify
 
@@ -35,7 +36,8 @@ from . import seed_examples as seeds
 from .helpers import MERCHANT, SECRET, link_data, request_from_wire
 
 BASE = "https://sandbox-api.vexora.tech/indonesia"
-SINGLE = RetryPolicy(attempts=1, reconcile=False)
+SINGLE = RetryPolicy(attempts=1, settle_queries=1)
+QUERY_URL = BASE + "/v1/vexora/queryPayInResult"
 EXAMPLES = {
     "IDR": seeds.IDR_REQUEST,
     "PAYPRO_IDR": seeds.IDR_REQUEST,
@@ -60,7 +62,7 @@ def mocked() -> Any:
 
 @pytest.fixture
 async def client() -> AsyncIterator[VexoraClient]:
-    # One attempt, no reconciliation: these tests are about reading single answers.
+    # One attempt and one settling query: these tests are about reading single answers.
     async with VexoraClient(merchant_no=MERCHANT, secret=SECRET, base_url=BASE, retry=SINGLE) as c:
         yield c
 
@@ -102,27 +104,36 @@ async def test_path_header_and_sign_per_profile(mocked: Any, region: str) -> Non
             assert set(body) == {"tradeNo", "timestamp", "sign"}
 
 
+def _absent(mocked: Any) -> None:
+    mocked.post(QUERY_URL, payload=_envelope("8000", None, "no such order"), repeat=True)
+
+
 @pytest.mark.parametrize(
     ("code", "error", "message"),
     [
         ("8000", OrderRejected, "duplicate tradeNo"),
-        ("1001", OrderRejected, "sign error"),
-        ("9999", APIError, "whatever"),
+        ("1001", AuthenticationError, "sign error"),
+        ("1002", AuthenticationError, "merchant not exist"),
+        ("9999", OrderRejected, "whatever"),
     ],
 )
 async def test_rejection_codes_carry_code_and_msg(
     mocked: Any, client: VexoraClient, code: str, error: type[Exception], message: str
 ) -> None:
     mocked.post(BASE + "/v1/vexora/checkout", payload=_envelope(code, None, message))
+    _absent(mocked)
     with pytest.raises(error) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
-    assert isinstance(caught.value, OrderRejected)
+    assert isinstance(caught.value, APIError)
     assert caught.value.code == code and caught.value.msg == message
     assert caught.value.trade_no == seeds.IDR_REQUEST["tradeNo"]
 
 
 async def test_code_5000_is_outcome_unknown(mocked: Any, client: VexoraClient) -> None:
-    mocked.post(BASE + "/v1/vexora/checkout", payload=_envelope("5000", None, "system error"))
+    mocked.post(
+        BASE + "/v1/vexora/checkout", payload=_envelope("5000", None, "system error"), repeat=True
+    )
+    _absent(mocked)
     with pytest.raises(OutcomeUnknown) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
     assert caught.value.trade_no == seeds.IDR_REQUEST["tradeNo"]
@@ -145,7 +156,8 @@ async def test_code_5000_is_outcome_unknown(mocked: Any, client: VexoraClient) -
 async def test_unreadable_answers_to_a_create_are_outcome_unknown(
     mocked: Any, client: VexoraClient, status: int, body: str, cause: type[Exception]
 ) -> None:
-    mocked.post(BASE + "/v1/vexora/checkout", status=status, body=body)
+    mocked.post(BASE + "/v1/vexora/checkout", status=status, body=body, repeat=True)
+    _absent(mocked)
     with pytest.raises(OutcomeUnknown) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
     assert isinstance(caught.value.__cause__, cause)
@@ -164,6 +176,7 @@ async def test_accepted_but_unreadable_data_is_outcome_unknown(
     mocked: Any, client: VexoraClient, data: Any
 ) -> None:
     mocked.post(BASE + "/v1/vexora/checkout", payload=_envelope(data=data))
+    _absent(mocked)
     with pytest.raises(OutcomeUnknown) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
     assert isinstance(caught.value.__cause__, MalformedResponse)
@@ -171,22 +184,28 @@ async def test_accepted_but_unreadable_data_is_outcome_unknown(
 
 async def test_missing_cashier_url_is_named(mocked: Any, client: VexoraClient) -> None:
     mocked.post(BASE + "/v1/vexora/checkout", payload=_envelope(data={"tradeNo": "x"}))
+    _absent(mocked)
     with pytest.raises(OutcomeUnknown) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
     assert "paymentUrl" in str(caught.value.__cause__)
 
 
-async def test_4xx_without_envelope_is_an_http_error(mocked: Any, client: VexoraClient) -> None:
+async def test_a_throttled_create_may_have_landed(mocked: Any, client: VexoraClient) -> None:
     mocked.post(
-        BASE + "/v1/vexora/checkout", status=429, body="slow down", headers={"Retry-After": "3"}
+        BASE + "/v1/vexora/checkout", status=429, body="slow down", headers={"Retry-After": "3"},
+        repeat=True,
     )
-    with pytest.raises(HTTPStatusError) as caught:
+    _absent(mocked)
+    with pytest.raises(OutcomeUnknown) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
-    assert caught.value.status == 429 and caught.value.retry_after == 3.0
+    cause = caught.value.__cause__
+    assert isinstance(cause, HTTPStatusError)
+    assert cause.status == 429 and cause.retry_after == 3.0
 
 
 async def test_envelope_on_an_error_status_is_still_read(mocked: Any, client: VexoraClient) -> None:
     mocked.post(BASE + "/v1/vexora/checkout", status=400, payload=_envelope("1000", None, "bad"))
+    _absent(mocked)
     with pytest.raises(OrderRejected) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
     assert caught.value.code == "1000"
@@ -215,7 +234,8 @@ async def test_transport_failures_are_classified(
     expected: type[Exception],
     cause: type[Exception] | None,
 ) -> None:
-    mocked.post(BASE + "/v1/vexora/checkout", exception=exception)
+    mocked.post(BASE + "/v1/vexora/checkout", exception=exception, repeat=True)
+    _absent(mocked)
     with pytest.raises(expected) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
     if cause is not None:

@@ -20,7 +20,9 @@ from vexora_async import (
     VexoraError,
     parse_notification,
 )
-from vexora_async.envelope import decode_envelope, read_query
+from vexora_async.codes import DEFAULT_CODES
+from vexora_async.envelope import decode_envelope, refusal
+from vexora_async.models import PaymentState
 from vexora_async.regions import registry
 from vexora_async.signing import canonical_string, sign, verify
 from vexora_async.transports.base import HttpResponse
@@ -162,7 +164,9 @@ def _parse(status: int, body: bytes) -> None:
         pass
     try:
         envelope = decode_envelope(HttpResponse(status, {}, body))
-        read_query(envelope, "T1")
+        if envelope.code != DEFAULT_CODES.accepted:
+            raise refusal(envelope, DEFAULT_CODES, "T1")
+        structure_response(envelope.data, PaymentState, "query response")
     except VexoraError:
         pass
 

@@ -21,7 +21,7 @@ from vexora_async import (
     parse_notification,
 )
 from vexora_async.call import ApiCall, Envelope
-from vexora_async.middleware import Next
+from vexora_async.middleware import SIGNING, Next
 from vexora_async.notify import PaymentNotification, notification_handler, process_notification
 from vexora_async.retry import RetryPolicy
 from vexora_async.sandbox import FaultKind, SandboxThread
@@ -77,9 +77,16 @@ async def test_nothing_private_reaches_logs_or_reprs(
         seen.extend([call, envelope])
         return envelope
 
+    async def below_the_gateway_minimum(call: ApiCall, next_: Next) -> Envelope:
+        if call.trade_no == "RED0007":  # passes our validation, then the gateway refuses it
+            return await next_(call.replace(fields={**call.fields, "amount": 5}))
+        return await next_(call)
+
     caplog.set_level(logging.DEBUG, logger="vexora_async")
-    policy = RetryPolicy(backoff=0.001, attempt_timeout=2.0)
-    async with vexora_sandbox.client("IDR", middlewares=[record_signs], retry=policy) as client:
+    policy = RetryPolicy(backoff=0.001, attempt_timeout=2.0, settle_window=0.05)
+    async with vexora_sandbox.client(
+        "IDR", middlewares=[below_the_gateway_minimum, SIGNING, record_signs], retry=policy
+    ) as client:
         seen.append(client)
         # created, then created after a retry, then "exists" (stored; the answer lost twice)
         request = _request("RED0001", notify_url)
@@ -94,8 +101,11 @@ async def test_nothing_private_reaches_logs_or_reprs(
         with pytest.raises(ValidationError) as invalid:
             await client.create_payment_link(_request("RED0004", notify_url, mobile="0712"))
         seen.append(invalid.value)
-        with pytest.raises(OrderRejected) as rejected:
+        with pytest.raises(OrderExists) as again:  # created before: never "rejected"
             await client.create_payment_link(request)
+        seen.append(again.value)
+        with pytest.raises(OrderRejected) as rejected:
+            await client.create_payment_link(_request("RED0007", notify_url))
         seen.append(rejected.value)
         # paid, notified, queried
         await vexora_sandbox.pay_async(None, "RED0001")

@@ -20,10 +20,18 @@ from vexora_async import (
     OutcomeUnknown,
     VexoraClient,
 )
-from vexora_async.call import ApiCall, CallTrace, Envelope
-from vexora_async.errors import ConfigurationError, RequestTimeout
+from vexora_async.call import ApiCall, Envelope
+from vexora_async.errors import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    OrderNotFound,
+    RequestTimeout,
+)
+from vexora_async.outcome import Delivery
 from vexora_async.retry import AttemptEvent, RequestEvent, RetryMiddleware, RetryPolicy
 from vexora_async.signing import verify
+from vexora_async.transports.base import HttpRequest, HttpResponse
 
 from . import seed_examples as seeds
 from .helpers import MERCHANT, SECRET, link_data, request_from_wire
@@ -173,16 +181,44 @@ async def test_attempt_timeout_is_passed_down(fake_time: FakeTime) -> None:
     assert seen[0].timeout == 2.0
 
 
-async def test_answers_are_not_retried_and_the_trace_records_outcomes(fake_time: FakeTime) -> None:
+async def test_the_verdict_travels_with_what_the_retry_link_returns_or_raises(
+    fake_time: FakeTime,
+) -> None:
     middleware = RetryMiddleware(RetryPolicy(), sleep=fake_time.sleep, clock=fake_time.clock)
-    trace = CallTrace()
-    rejected = Envelope("8000", "duplicate", None)
-    call = ApiCall("checkout", "/x", {}, "T1", trace=trace)
-    envelope, seen = await _run(middleware, [HTTPStatusError(500), rejected], call)
-    assert envelope is rejected and len(seen) == 2
-    assert trace.outcomes == ["unknown", "answered"] and trace.maybe_sent
-    with pytest.raises(HTTPStatusError):
+    refused = Envelope("8000", "duplicate", None)
+    envelope, seen = await _run(middleware, [HTTPStatusError(500), refused])
+    assert envelope is refused and len(seen) == 2
+    assert envelope.attempts == 2 and envelope.maybe_sent  # the 500 may have landed
+    fresh, _ = await _run(middleware, [Envelope("8000", "duplicate", None)])
+    assert fresh.attempts == 1 and not fresh.maybe_sent
+    with pytest.raises(HTTPStatusError) as caught:  # a bare 4xx: not retried, maybe sent
         await _run(middleware, [HTTPStatusError(400)])
+    assert caught.value.attempts == 1 and caught.value.maybe_sent
+    with pytest.raises(ConnectError) as refused_connect:
+        await _run(middleware, [ConnectError("x")] * 4)
+    assert refused_connect.value.attempts == 4 and not refused_connect.value.maybe_sent
+    with pytest.raises(ConnectError) as after_unknown:
+        await _run(middleware, [RequestTimeout("t")] + [ConnectError("x")] * 3)
+    assert after_unknown.value.maybe_sent  # an earlier attempt may have landed
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        {"backoff": float("nan")},
+        {"backoff_max": float("inf")},
+        {"deadline": float("nan")},
+        {"attempt_timeout": float("-inf")},
+        {"retry_after_max": float("nan")},
+        {"jitter": float("nan")},
+        {"settle_window": float("inf")},
+        {"settle_queries": 0},
+        {"attempt_timeout": None, "deadline": None},
+    ],
+)
+def test_non_finite_or_endless_settings_are_refused(policy: dict[str, Any]) -> None:
+    with pytest.raises(ConfigurationError):
+        RetryPolicy(**policy)
 
 
 @pytest.mark.parametrize(
@@ -224,18 +260,116 @@ async def test_retryable_failures_are_retried_with_identical_business_fields(
     assert _bodies(mocked, QUERY) == []
 
 
-async def test_a_rejection_on_the_first_attempt_is_final(mocked: Any, client: VexoraClient) -> None:
+NOT_FOUND = _envelope("8000", None, "order not found")
+PROCESSING = {"tradeNo": TRADE, "platFormTradeNo": "PF1", "status": "0015", "amount": 1000000}
+
+
+async def test_a_fresh_rejection_is_believed_only_once_absence_is_confirmed(
+    mocked: Any, client: VexoraClient, fake_time: FakeTime
+) -> None:
     mocked.post(CHECKOUT, payload=_envelope("1000", None, "amount: below_minimum"))
-    with pytest.raises(OrderRejected):
+    mocked.post(QUERY, payload=NOT_FOUND, repeat=True)
+    with pytest.raises(OrderRejected) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
-    assert len(_bodies(mocked, CHECKOUT)) == 1 and _bodies(mocked, QUERY) == []
+    assert caught.value.code == "1000"
+    assert len(_bodies(mocked, CHECKOUT)) == 1  # a refusal is never resent
+    assert len(_bodies(mocked, QUERY)) == 3 and fake_time.sleeps == [1.0, 1.0]  # the window
 
 
-async def test_a_4xx_is_not_retried(mocked: Any, client: VexoraClient) -> None:
+@pytest.mark.parametrize("code,msg", [("8000", "duplicate"), ("9101", "ORDER NO REPEAT")])
+async def test_a_fresh_refusal_of_an_order_that_exists_is_order_exists(
+    mocked: Any, client: VexoraClient, code: str, msg: str
+) -> None:
+    # Another process created it; the duplicate code and wording are undocumented.
+    mocked.post(CHECKOUT, payload=_envelope(code, None, msg))
+    mocked.post(QUERY, payload=_envelope(data=PROCESSING))
+    with pytest.raises(OrderExists):
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+
+
+async def test_a_lagging_replica_cannot_turn_an_existing_order_into_a_rejection(
+    mocked: Any, client: VexoraClient
+) -> None:
+    mocked.post(CHECKOUT, payload=_envelope("8000", None, "duplicate"))
+    mocked.post(QUERY, payload=NOT_FOUND)  # not yet
+    mocked.post(QUERY, payload=_envelope(data=PROCESSING))  # there it is
+    with pytest.raises(OrderExists):
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"payload": _envelope("429", None, "too many requests")},  # a throttle code
+        {"payload": _envelope("7777", None, "undocumented")},
+        {"payload": _envelope("1001", None, "sign error")},
+        {"status": 429, "body": "slow down", "headers": {"Retry-After": "1"}},
+        {"status": 503, "body": "busy"},
+    ],
+)
+async def test_any_other_query_answer_proves_nothing(
+    mocked: Any, client: VexoraClient, query: dict[str, Any]
+) -> None:
+    mocked.post(CHECKOUT, payload=_envelope("8000", None, "duplicate"))
+    mocked.post(QUERY, repeat=True, **query)
+    with pytest.raises(OutcomeUnknown) as caught:
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert caught.value.rejection is not None and caught.value.rejection.code == "8000"
+    assert any("proves nothing" in item for item in caught.value.known)
+
+
+async def test_an_authentication_failure_on_a_fresh_call_is_its_own_error(
+    mocked: Any, client: VexoraClient
+) -> None:
+    mocked.post(CHECKOUT, payload=_envelope("1002", None, "merchant not exist"))
+    with pytest.raises(AuthenticationError) as caught:
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert caught.value.code == "1002" and _bodies(mocked, QUERY) == []
+
+
+async def test_query_reads_only_the_declared_not_found_code_as_not_found(
+    mocked: Any, client: VexoraClient
+) -> None:
+    mocked.post(QUERY, payload=NOT_FOUND)
+    mocked.post(QUERY, payload=_envelope("1001", None, "sign error"))
+    mocked.post(QUERY, payload=_envelope("4290", None, "throttled"))
+    with pytest.raises(OrderNotFound):
+        await client.query_payment(TRADE)
+    with pytest.raises(AuthenticationError):
+        await client.query_payment(TRADE)
+    with pytest.raises(APIError) as caught:
+        await client.query_payment(TRADE)
+    assert not isinstance(caught.value, OrderNotFound) and caught.value.code == "4290"
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_a_throttled_answer_may_have_committed_the_order(
+    mocked: Any, client: VexoraClient, status: int
+) -> None:
+    # A proxy committed the order, then answered 429/503; the retry hits the duplicate.
+    mocked.post(CHECKOUT, status=status, body="busy", headers={"Retry-After": "1"})
+    mocked.post(CHECKOUT, payload=_envelope("8000", None, "duplicate"))
+    mocked.post(QUERY, payload=_envelope(data=PROCESSING))
+    with pytest.raises(OrderExists):
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+
+
+async def test_a_bare_4xx_is_not_retried_and_is_a_rejection_only_when_absent(
+    mocked: Any, client: VexoraClient
+) -> None:
     mocked.post(CHECKOUT, status=404, body="no route")
-    with pytest.raises(HTTPStatusError):
+    mocked.post(QUERY, payload=NOT_FOUND, repeat=True)
+    with pytest.raises(OrderRejected) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
-    assert len(_bodies(mocked, CHECKOUT)) == 1
+    assert caught.value.code == "HTTP 404" and len(_bodies(mocked, CHECKOUT)) == 1
+
+
+async def test_a_wrong_base_url_is_unknown_not_rejected(mocked: Any, client: VexoraClient) -> None:
+    mocked.post(CHECKOUT, status=404, body="no route")
+    mocked.post(QUERY, status=404, body="no route", repeat=True)
+    with pytest.raises(OutcomeUnknown) as caught:
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert "HTTP 404" in " ".join(caught.value.known)
 
 
 async def test_never_sent_attempts_exhausted_is_a_connect_error(
@@ -246,11 +380,6 @@ async def test_never_sent_attempts_exhausted_is_a_connect_error(
     with pytest.raises(ConnectError):
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
     assert fake_time.sleeps == [0.25, 0.5] and _bodies(mocked, QUERY) == []
-
-
-# -- reconciliation -------------------------------------------------------------------------
-
-PROCESSING = {"tradeNo": TRADE, "platFormTradeNo": "PF1", "status": "0015", "amount": 1000000}
 
 
 async def test_duplicate_after_an_unknown_attempt_is_reconciled_to_order_exists(
@@ -280,12 +409,13 @@ async def test_not_found_after_unknown_is_resent_under_the_same_trade_no(
 ) -> None:
     for _ in range(3):
         mocked.post(CHECKOUT, status=500, body="before storing")
-    mocked.post(QUERY, payload=_envelope("8000", None, "order not found"))
+    mocked.post(QUERY, payload=NOT_FOUND, repeat=True)
     mocked.post(CHECKOUT, payload=_envelope(data=link_data(TRADE)))
     link = await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
     assert link.payment_url.endswith(TRADE)
     bodies = _bodies(mocked, CHECKOUT)
     assert len(bodies) == 4 and len({json.dumps(_business(b)) for b in bodies}) == 1
+    assert len(_bodies(mocked, QUERY)) == 3  # absent over the whole window before resending
 
 
 async def test_still_unclear_after_the_resend_is_outcome_unknown(
@@ -293,11 +423,11 @@ async def test_still_unclear_after_the_resend_is_outcome_unknown(
 ) -> None:
     for _ in range(6):
         mocked.post(CHECKOUT, status=500, body="down")
-    mocked.post(QUERY, payload=_envelope("8000", None, "order not found"), repeat=True)
+    mocked.post(QUERY, payload=NOT_FOUND, repeat=True)
     with pytest.raises(OutcomeUnknown) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
     assert caught.value.trade_no == TRADE and caught.value.attempts == 6
-    assert any("not known" in item for item in caught.value.known)
+    assert any("not found" in item for item in caught.value.known)
 
 
 async def test_rejection_after_unknown_is_believed_only_when_the_query_finds_nothing(
@@ -305,7 +435,7 @@ async def test_rejection_after_unknown_is_believed_only_when_the_query_finds_not
 ) -> None:
     mocked.post(CHECKOUT, exception=TimeoutError())
     mocked.post(CHECKOUT, payload=_envelope("1000", None, "mobile: mobile_format"))
-    mocked.post(QUERY, payload=_envelope("8000", None, "order not found"))
+    mocked.post(QUERY, payload=NOT_FOUND, repeat=True)
     with pytest.raises(OrderRejected) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
     assert caught.value.code == "1000"
@@ -331,15 +461,16 @@ async def test_a_failing_query_leaves_the_outcome_unknown(
         mocked.post(QUERY, status=502, body="bad gateway")
     with pytest.raises(OutcomeUnknown) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
-    assert any("query failed" in item for item in caught.value.known)
+    assert any("HTTPStatusError" in item for item in caught.value.known)
 
 
-async def test_maybe_sent_makes_a_first_rejection_checked(
+async def test_maybe_sent_makes_a_first_connect_error_unclear(
     mocked: Any, client: VexoraClient
 ) -> None:
-    mocked.post(CHECKOUT, payload=_envelope("8000", None, "duplicate tradeNo"))
+    for _ in range(3):
+        mocked.post(CHECKOUT, exception=CONNECT_REFUSED)
     mocked.post(QUERY, payload=_envelope(data=PROCESSING))
-    with pytest.raises(OrderExists):
+    with pytest.raises(OrderExists):  # an earlier run may have sent it: never "not sent"
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST), maybe_sent=True)
 
 
@@ -347,11 +478,48 @@ async def test_reconcile_off_reports_unknown_without_querying(
     mocked: Any, client: VexoraClient
 ) -> None:
     mocked.post(CHECKOUT, status=500, body="x")
+    mocked.post(CHECKOUT, payload=_envelope("1000", None, "bad"))
+    policy = RetryPolicy(attempts=1, reconcile=False)
     with pytest.raises(OutcomeUnknown) as caught:
-        await client.create_payment_link(
-            request_from_wire(seeds.IDR_REQUEST), retry=RetryPolicy(attempts=1, reconcile=False)
-        )
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST), retry=policy)
     assert caught.value.attempts == 1 and _bodies(mocked, QUERY) == []
+    with pytest.raises(OutcomeUnknown) as refused:  # an unconfirmed refusal is not "rejected"
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST), retry=policy)
+    assert refused.value.rejection is not None and refused.value.rejection.code == "1000"
+
+
+class _HangingGateway:
+    """A transport whose every attempt uses its whole timeout, on the fake clock."""
+
+    def __init__(self, fake_time: FakeTime) -> None:
+        self.fake_time = fake_time
+        self.timeouts: list[float | None] = []
+
+    async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
+        self.timeouts.append(timeout)
+        assert timeout is not None and timeout > 0
+        self.fake_time.now += timeout
+        raise RequestTimeout("no answer")
+
+    async def aclose(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("deadline", [2.0, 7.5, 40.0])
+async def test_the_deadline_bounds_the_whole_call_reconciliation_included(
+    fake_time: FakeTime, deadline: float
+) -> None:
+    gateway = _HangingGateway(fake_time)
+    policy = RetryPolicy(attempts=4, attempt_timeout=3.0, deadline=deadline)
+    retry = RetryMiddleware(policy, sleep=fake_time.sleep, clock=fake_time.clock)
+    started = fake_time.now
+    async with VexoraClient(
+        merchant_no=MERCHANT, secret=SECRET, base_url=BASE, retry=retry, transport=gateway
+    ) as c:
+        with pytest.raises(OutcomeUnknown):
+            await c.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert fake_time.now - started <= deadline + 1e-9
+    assert len(gateway.timeouts) >= 1
 
 
 # -- logging and hooks ----------------------------------------------------------------------
@@ -366,8 +534,8 @@ async def test_one_log_line_per_attempt_without_private_data(
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
     lines = [r.getMessage() for r in caplog.records if r.name == "vexora_async"]
     assert len(lines) == 2
-    assert f"trade={TRADE} attempt=1 outcome=unknown" in lines[0]
-    assert "attempt=2 outcome=ok" in lines[1]
+    assert f"trade={TRADE} attempt=1 delivery=maybe_sent status=500" in lines[0]
+    assert "attempt=2 delivery=answered status=200 code=0000" in lines[1]
     sent = _bodies(mocked, CHECKOUT)
     for line in lines:
         for private in (
@@ -398,9 +566,9 @@ async def test_hooks_see_every_attempt(mocked: Any, fake_time: FakeTime) -> None
     async with VexoraClient(merchant_no=MERCHANT, secret=SECRET, base_url=BASE, retry=retry) as c:
         await c.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
     assert [(e.trade_no, e.attempt) for e in requests] == [(TRADE, 1), (TRADE, 2)]
-    assert [(e.outcome, e.will_retry, e.error) for e in attempts] == [
-        ("not_sent", True, "ConnectError"),
-        ("ok", False, None),
+    assert [(e.delivery, e.will_retry, e.error) for e in attempts] == [
+        (Delivery.NOT_SENT, True, "ConnectError"),
+        (Delivery.ANSWERED, False, None),
     ]
 
 
@@ -415,4 +583,6 @@ async def test_hooks_passed_to_the_client(mocked: Any) -> None:
         merchant_no=MERCHANT, secret=SECRET, base_url=BASE, on_attempt=on_attempt
     ) as c:
         await c.query_payment(TRADE)
-    assert [(e.operation, e.outcome, e.code) for e in events] == [("query", "ok", "0000")]
+    assert [(e.operation, e.delivery, e.code) for e in events] == [
+        ("query", Delivery.ANSWERED, "0000")
+    ]

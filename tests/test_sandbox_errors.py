@@ -8,9 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from vexora_async import OrderNotFound, OrderRejected, VexoraClient
+from vexora_async import OrderExists, OrderNotFound, OrderRejected, VexoraClient
+from vexora_async.errors import AuthenticationError
 from vexora_async.regions import VEXORA_IDR
-from vexora_async.retry import NO_RETRY
+from vexora_async.retry import RetryPolicy
 from vexora_async.rules import AmountRule
 from vexora_async.sandbox import Sandbox, run_sandbox
 from vexora_async.signing import sign
@@ -63,7 +64,7 @@ async def test_wrong_sign(sandbox: Sandbox) -> None:
         merchant_no=IDR.merchant_no, secret="NOT-THE-SECRET", base_url=sandbox.base_url or ""
     )
     async with wrong:
-        with pytest.raises(OrderRejected) as caught:
+        with pytest.raises(AuthenticationError) as caught:
             await wrong.create_payment_link(checkout_request("IDR", "SIGN-2"))
     assert caught.value.code == "1001"
     assert "NOT-THE-SECRET" not in str(caught.value)
@@ -86,7 +87,7 @@ async def test_unknown_merchant(sandbox: Sandbox) -> None:
         merchant_no="0000009999", secret="TESTSECRET", base_url=sandbox.base_url or ""
     )
     async with stranger:
-        with pytest.raises(OrderRejected) as caught:
+        with pytest.raises(AuthenticationError) as caught:
             await stranger.create_payment_link(checkout_request("IDR", "WHO-2"))
     assert caught.value.code == "1002"
     assert len(sandbox.ledger) == 0
@@ -179,11 +180,13 @@ async def test_duplicate_trade_no(sandbox: Sandbox) -> None:
     again = await post(sandbox.base_url + CHECKOUT, body, merchant_no=IDR.merchant_no)
     assert (first.code, again.code) == ("0000", "8000")
 
-    async with sandbox.client("IDR", retry=NO_RETRY) as client:
+    # A second create of an existing order (a retry by a new client, another process) is
+    # refused by the gateway, but the order exists: the SDK says so, never "rejected".
+    async with sandbox.client("IDR", retry=RetryPolicy(attempts=1)) as client:
         await client.create_payment_link(checkout_request("IDR", "DUP-2"))
-        with pytest.raises(OrderRejected) as caught:
+        with pytest.raises(OrderExists) as caught:
             await client.create_payment_link(checkout_request("IDR", "DUP-2"))
-    assert caught.value.code == "8000"
+    assert caught.value.trade_no == "DUP-2" and caught.value.state.status.is_processing
     assert len(sandbox.ledger) == 2
     assert sandbox.ledger.checkout_requests("DUP-1") == 2
     assert sandbox.ledger.counts()["checkout"] == {"stored": 2, "duplicate": 2}

@@ -84,12 +84,14 @@ async def test_delay_after_store_outlasts_the_client_timeout(sandbox: Sandbox) -
 
 
 async def test_rate_limited_before_store(sandbox: Sandbox) -> None:
+    # A 429 may come from a proxy that already committed: "maybe sent", never "not sent".
     sandbox.faults.retry_after = 7
     sandbox.faults.inject("BUSY-1", FaultKind.RATE_LIMITED)
-    with pytest.raises(HTTPStatusError) as caught:
+    with pytest.raises(OutcomeUnknown) as caught:
         await create(sandbox, "BUSY-1")
-    assert caught.value.status == 429
-    assert caught.value.retry_after == 7
+    cause = caught.value.__cause__
+    assert isinstance(cause, HTTPStatusError)
+    assert cause.status == 429 and cause.retry_after == 7 and cause.maybe_sent
     assert sandbox.ledger.order("BUSY-1") is None
 
 

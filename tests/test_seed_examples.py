@@ -87,7 +87,7 @@ def test_response_examples_parse(
     example: dict[str, Any], url: str, message: str, has_qr: bool
 ) -> None:
     env = decode_envelope(HttpResponse(200, {}, json.dumps(example).encode()))
-    assert env.accepted
+    assert env.code == "0000"
     link = structure_response(env.data, PaymentLink, "checkout response")
     assert isinstance(link, PaymentLink)
     assert link.payment_url == url

@@ -103,10 +103,8 @@ async def test_refused_connection_is_never_sent(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(TRANSPORTS))
 async def test_no_answer_in_time_is_a_request_timeout(server: tuple[str, Any], name: str) -> None:
     url, _ = server
-    transport = TRANSPORTS[name](timeouts=Timeouts(connect=5.0, total=0.2))
+    transport = TRANSPORTS[name](timeouts=Timeouts(connect=5.0))
     try:
-        with pytest.raises(RequestTimeout):
-            await transport.send(HttpRequest("POST", url + "/hang", {}, b""))
         with pytest.raises(RequestTimeout):
             await transport.send(HttpRequest("POST", url + "/hang", {}, b""), timeout=0.1)
     finally:

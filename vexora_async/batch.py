@@ -13,44 +13,12 @@ from typing import Any
 
 import attrs
 
-from .errors import (
-    ConnectError,
-    OrderExists,
-    OrderRejected,
-    OutcomeUnknown,
-    ValidationError,
-)
 from .models import CheckoutRequest, PaymentLink
+from .outcome import Outcome, outcome_of
 
 __all__ = ["BatchOutcome", "BatchResult", "BatchRun", "run_batch"]
 
-
-class BatchOutcome:
-    """What happened to one order of a batch (plain strings, stable for files and scripts)."""
-
-    CREATED = "created"  # the link is in ``result.link``
-    EXISTS = "exists"  # created at the gateway, cashier URL lost (``OrderExists``)
-    REJECTED = "rejected"  # the gateway said no: not created
-    INVALID = "invalid"  # failed validation: nothing sent
-    NOT_SENT = "not_sent"  # no connection could be made: nothing sent
-    UNKNOWN = "unknown"  # may or may not exist: query it later
-    ERROR = "error"  # anything else; see ``result.error``
-
-
-def outcome_of(error: BaseException | None) -> str:
-    if error is None:
-        return BatchOutcome.CREATED
-    if isinstance(error, OrderExists):
-        return BatchOutcome.EXISTS
-    if isinstance(error, OrderRejected):
-        return BatchOutcome.REJECTED
-    if isinstance(error, ValidationError):
-        return BatchOutcome.INVALID
-    if isinstance(error, ConnectError):
-        return BatchOutcome.NOT_SENT
-    if isinstance(error, OutcomeUnknown):
-        return BatchOutcome.UNKNOWN
-    return BatchOutcome.ERROR
+BatchOutcome = Outcome  # the name batch code used before the outcome module existed
 
 
 @attrs.frozen(slots=True)
@@ -67,7 +35,7 @@ class BatchResult:
         return self.link is not None
 
     @property
-    def outcome(self) -> str:
+    def outcome(self) -> Outcome:
         return outcome_of(self.error)
 
     @property

@@ -11,33 +11,25 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from .batch import BatchRun
-from .call import ApiCall, CallTrace
-from .envelope import ACCEPTED, SYSTEM_ERROR, read_query
-from .errors import (
-    ConfigurationError,
-    ConnectError,
-    HTTPStatusError,
-    MalformedResponse,
-    OrderExists,
-    OrderNotFound,
-    OrderRejected,
-    OutcomeUnknown,
-    ResponseError,
-    TransportError,
-    ValidationError,
-    VexoraError,
-    Violation,
-    describe,
-)
+from .codes import DEFAULT_CODES, GatewayCodes
+from .errors import ConfigurationError, ValidationError, Violation
 from .hosts import is_loopback_host
-from .middleware import Middleware, SigningMiddleware, compose, epoch_millis, sender
+from .middleware import (
+    Middleware,
+    SigningMiddleware,
+    Slot,
+    arrange,
+    compose,
+    epoch_millis,
+    sender,
+)
 from .models import CheckoutRequest, PaymentLink, PaymentState
+from .reconcile import OrderKind, create_truthfully, query_state
 from .regions import ProfileRegistry, RegionProfile, registry
 from .retry import AttemptHook, RequestHook, RetryMiddleware, RetryPolicy
 from .rules import Invalid, trade_no
 from .transports.aiohttp import AiohttpTransport
 from .transports.base import Timeouts, Transport
-from .wire import structure_response
 
 __all__ = ["VexoraClient"]
 
@@ -68,7 +60,7 @@ class VexoraClient:
         connector: aiohttp.BaseConnector | None = None,
         limit: int = 100,
         timeouts: Timeouts | None = None,
-        middlewares: Sequence[Middleware] = (),
+        middlewares: Sequence[Middleware | Slot] = (),
         retry: RetryPolicy | RetryMiddleware | None = None,
         on_request: RequestHook | None = None,
         on_attempt: AttemptHook | None = None,
@@ -91,13 +83,29 @@ class VexoraClient:
         signing = SigningMiddleware(
             merchant_no, secret, timestamp_as_number=self.profile.timestamp_as_number, clock=clock
         )
+        codes: GatewayCodes = getattr(self.profile, "codes", DEFAULT_CODES)
+        self.codes = codes
         if isinstance(retry, RetryMiddleware):
             retrying = retry  # brings its own hooks, sleep and clock (tests, tracing)
         else:
-            retrying = RetryMiddleware(retry, on_request=on_request, on_attempt=on_attempt)
+            retrying = RetryMiddleware(
+                retry,
+                on_request=on_request,
+                on_attempt=on_attempt,
+                system_error_codes=codes.system_error,
+            )
+        self._retry = retrying
         self.retry_policy = retrying.policy
-        self._middlewares: tuple[Middleware, ...] = (retrying, signing, *middlewares)
-        self._send = compose(self._middlewares, sender(self._transport, base_url))
+        self.middlewares: tuple[Middleware, ...] = arrange(middlewares, retrying, signing)
+        self._send = compose(self.middlewares, sender(self._transport, base_url))
+        self._checkout = OrderKind(
+            "checkout",
+            self.profile.checkout_path,
+            "query",
+            self.profile.query_path,
+            PaymentLink,
+            PaymentState,
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -138,26 +146,29 @@ class VexoraClient:
         Returns the ``PaymentLink``, or raises:
 
         - ``ValidationError`` / ``ConnectError``: nothing was sent.
-        - ``OrderRejected``: the gateway said no; the order does not exist.
+        - ``OrderRejected``: the gateway refused it and queries confirmed it does not exist.
         - ``OrderExists``: it exists, but its cashier URL was lost (``.state`` has the query).
         - ``OutcomeUnknown``: it may exist; query it later, never re-create it under a new
           number.
-        - ``HTTPStatusError``: a 4xx without an envelope (nothing was processed).
+        - ``AuthenticationError``: the gateway did not accept the credentials.
 
-        Pass ``maybe_sent=True`` when an earlier run may already have sent this order (a
-        resumed batch): a rejection is then checked with a query before it is believed.
+        ``timeout`` bounds one attempt; ``retry.deadline`` the whole call, reconciliation
+        included. Pass ``maybe_sent=True`` when an earlier run may already have sent this
+        order (a resumed batch).
         """
         fields = self.profile.prepare(request)
-        policy = retry or self.retry_policy
-        trace = CallTrace(maybe_sent=maybe_sent)
-        try:
-            return await self._create_once(request.trade_no, fields, timeout, policy, trace)
-        except _Unclear as unclear:
-            if not policy.reconcile:
-                raise OutcomeUnknown(
-                    request.trade_no, unclear.reason, attempts=trace.attempts
-                ) from unclear.__cause__
-            return await self._reconcile(request.trade_no, fields, timeout, policy, trace, unclear)
+        return await create_truthfully(
+            self._send,
+            self._checkout,
+            self.codes,
+            request.trade_no,
+            fields,
+            timeout=timeout,
+            policy=retry or self.retry_policy,
+            clock=self._retry.clock,
+            sleep=self._retry.sleep,
+            maybe_sent=maybe_sent,
+        )
 
     def create_payment_links(
         self,
@@ -178,99 +189,20 @@ class VexoraClient:
             create = functools.partial(self.create_payment_link, retry=retry)
         return BatchRun(create, requests, concurrency)
 
-    async def _create_once(
-        self,
-        trade_no: str,
-        fields: dict[str, object],
-        timeout: float | None,
-        policy: RetryPolicy,
-        trace: CallTrace,
-    ) -> PaymentLink:
-        """One retried create. Raises ``_Unclear`` when only a query can tell what happened."""
-        call = ApiCall(
-            "checkout", self.profile.checkout_path, fields, trade_no, timeout,
-            retry=policy, trace=trace,
-        )  # fmt: skip
-        try:
-            envelope = await self._send(call)
-        except (ConnectError, HTTPStatusError) as exc:
-            if (isinstance(exc, HTTPStatusError) and exc.status >= 500) or trace.maybe_sent:
-                raise _Unclear(describe(exc)) from exc
-            raise
-        except (TransportError, ResponseError) as exc:
-            raise _Unclear(describe(exc)) from exc
-        if envelope.code == ACCEPTED:
-            try:
-                return structure_response(envelope.data, PaymentLink, "checkout response")
-            except MalformedResponse as exc:
-                raise _Unclear(describe(exc), accepted=True) from exc
-        rejection = OrderRejected(envelope.code, envelope.msg, trade_no=trade_no)
-        if envelope.code == SYSTEM_ERROR:
-            raise _Unclear(f"gateway code {SYSTEM_ERROR}: {envelope.msg}")
-        if trace.maybe_sent:
-            # The duplicate-tradeNo code is undocumented: after an attempt that may have
-            # landed, any rejection could mean "you already created it". Ask before believing.
-            raise _Unclear(f"rejected after an unclear attempt: {rejection}", rejection=rejection)
-        raise rejection
-
-    async def _reconcile(
-        self,
-        trade_no: str,
-        fields: dict[str, object],
-        timeout: float | None,
-        policy: RetryPolicy,
-        trace: CallTrace,
-        unclear: _Unclear,
-    ) -> PaymentLink:
-        """Query the order after an unclear create; resend it once if the gateway has none."""
-        known = [unclear.reason]
-        for round_ in (1, 2):
-            try:
-                state = await self.query_payment(trade_no, timeout=timeout)
-            except OrderNotFound:
-                known.append("query: not known to the gateway")
-                if unclear.rejection is not None:
-                    raise unclear.rejection from None  # rejected, and the gateway has none
-                if unclear.accepted or round_ == 2:
-                    break
-                # Not there: resending the same tradeNo cannot create a second order.
-                try:
-                    return await self._create_once(trade_no, fields, timeout, policy, trace)
-                except _Unclear as again:
-                    unclear = again
-                    known.append(again.reason)
-                    continue
-            except VexoraError as exc:
-                known.append(f"query failed: {describe(exc)}")
-                break
-            raise OrderExists(trade_no, state, reason=unclear.reason)
-        raise OutcomeUnknown(trade_no, unclear.reason, attempts=trace.attempts, known=known)
-
     async def query_payment(
         self, trade_no: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
     ) -> PaymentState:
         """What the gateway knows of ``trade_no``.
 
-        Raises ``OrderNotFound`` when the gateway does not know it (yet): not a failure.
+        Raises ``OrderNotFound`` for the profile's not-found answer (the gateway does not
+        know it *yet*: not a failure), ``AuthenticationError`` for a credentials problem,
+        ``APIError`` for any other code.
         """
         _check_trade_no(trade_no)
-        call = ApiCall(
-            "query", self.profile.query_path, {"tradeNo": trade_no}, trade_no, timeout, retry=retry
+        state: PaymentState = await query_state(
+            self._send, self._checkout, self.codes, trade_no, timeout=timeout, policy=retry
         )
-        envelope = await self._send(call)
-        return read_query(envelope, trade_no)
-
-
-class _Unclear(Exception):
-    """Internal: a create whose result only a query can settle."""
-
-    def __init__(
-        self, reason: str, *, accepted: bool = False, rejection: OrderRejected | None = None
-    ) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.accepted = accepted
-        self.rejection = rejection
+        return state
 
 
 def _check_trade_no(value: object) -> None:

@@ -3,62 +3,91 @@
 from __future__ import annotations
 
 import email.utils
+import re
 import time
+from urllib.parse import urlsplit
 
 from .call import Envelope
+from .codes import GatewayCodes
 from .errors import (
     APIError,
+    AuthenticationError,
     HTTPStatusError,
     MalformedResponse,
     OrderNotFound,
+    UnexpectedRedirect,
 )
-from .models import PaymentState
 from .transports.base import HttpResponse
-from .wire import loads, structure_response
+from .wire import loads
 
 __all__ = [
-    "ACCEPTED",
-    "SYSTEM_ERROR",
+    "GATEWAY_TEXT_MAX",
+    "clean_gateway_text",
     "decode_envelope",
     "parse_retry_after",
-    "read_query",
+    "refusal",
 ]
 
-ACCEPTED = "0000"
-SYSTEM_ERROR = "5000"  # the gateway failed internally: the order may or may not exist
+GATEWAY_TEXT_MAX = 200
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]|[\u2028\u2029\u202a-\u202e]")
+
+
+def clean_gateway_text(text: object) -> str:
+    """The gateway's ``msg`` made safe to print and store: control and formatting characters
+    become spaces and it is cut at ``GATEWAY_TEXT_MAX`` characters. The SDK's promise of no
+    payer data in files must not depend on what a gateway chooses to echo."""
+    if not isinstance(text, str):
+        return ""
+    if len(text) <= GATEWAY_TEXT_MAX and text.isprintable():
+        return text
+    cleaned = _UNPRINTABLE.sub(" ", text[: GATEWAY_TEXT_MAX + 1])
+    return cleaned if len(cleaned) <= GATEWAY_TEXT_MAX else cleaned[: GATEWAY_TEXT_MAX - 1] + "…"
 
 
 def decode_envelope(response: HttpResponse) -> Envelope:
     """Parse a response body into an ``Envelope``.
 
-    A non-2xx status without a readable envelope is an ``HTTPStatusError``; a 2xx body that is
-    not an envelope is a ``MalformedResponse``. Neither error quotes the body.
+    A 3xx is an ``UnexpectedRedirect`` (never followed), a non-2xx status without a readable
+    envelope an ``HTTPStatusError``, a 2xx body that is not an envelope a
+    ``MalformedResponse``. No error quotes the body.
     """
+    status = response.status
+    if 300 <= status < 400:
+        location = response.headers.get("location")
+        raise UnexpectedRedirect(status, location_host=_host_of(location))
     try:
         body = loads(response.body) if response.body else None
     except (ValueError, TypeError):
         body = None
     if type(body) is not dict or "code" not in body:
-        if not 200 <= response.status < 300:
+        if not 200 <= status < 300:
             raise HTTPStatusError(
-                response.status, retry_after=parse_retry_after(response.headers.get("retry-after"))
+                status, retry_after=parse_retry_after(response.headers.get("retry-after"))
             )
         what = "not JSON" if body is None else "not a gateway envelope"
-        raise MalformedResponse(f"response body is {what}", status=response.status)
+        raise MalformedResponse(f"response body is {what}", status=status)
     code = body["code"]
     if type(code) is not str:  # the usual case is text: one check, then the exact rules
         if isinstance(code, bool) or not isinstance(code, str | int):
-            raise MalformedResponse("envelope 'code' is not a code", status=response.status)
+            raise MalformedResponse("envelope 'code' is not a code", status=status)
         code = str(code)
-    msg = body.get("msg")
     return Envelope(
-        code,
-        msg if isinstance(msg, str) else "",
+        clean_gateway_text(code),
+        clean_gateway_text(body.get("msg")),
         body.get("data"),
-        response.status,
+        status,
         response.headers,
         body,
     )
+
+
+def _host_of(location: str | None) -> str | None:
+    if not location:
+        return None
+    try:
+        return urlsplit(location).hostname
+    except ValueError:
+        return None
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -66,20 +95,24 @@ def parse_retry_after(value: str | None) -> float | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        pass
+        seconds = None
+    if seconds is not None:
+        return max(0.0, seconds) if seconds == seconds and seconds != float("inf") else None
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     return max(0.0, when.timestamp() - time.time())
 
 
-def read_query(envelope: Envelope, trade_no: str) -> PaymentState:
-    """The envelope of a query as a ``PaymentState``; any other code means "not known yet"."""
-    if envelope.code == ACCEPTED:
-        return structure_response(envelope.data, PaymentState, "query response")
-    if envelope.code == SYSTEM_ERROR:
-        raise APIError(envelope.code, envelope.msg, trade_no=trade_no)
-    raise OrderNotFound(envelope.code, envelope.msg, trade_no=trade_no)
+def refusal(envelope: Envelope, codes: GatewayCodes, trade_no: str | None) -> APIError:
+    """The typed error for a non-success answer: ``AuthenticationError`` for the profile's
+    authentication codes, ``OrderNotFound`` for its not-found codes, else ``APIError``."""
+    code = envelope.code
+    if code in codes.authentication:
+        return AuthenticationError(code, envelope.msg, trade_no=trade_no)
+    if code in codes.not_found:
+        return OrderNotFound(code, envelope.msg, trade_no=trade_no)
+    return APIError(code, envelope.msg, trade_no=trade_no)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APIError",
+    "AuthenticationError",
     "ConfigurationError",
     "ConnectError",
     "ConnectionDropped",
@@ -35,6 +36,7 @@ __all__ = [
     "ResponseError",
     "SignatureError",
     "TransportError",
+    "UnexpectedRedirect",
     "ValidationError",
     "VexoraError",
     "Violation",
@@ -42,7 +44,18 @@ __all__ = [
 
 
 class VexoraError(Exception):
-    """Base class of every error raised by vexora_async."""
+    """Base class of every error raised by vexora_async.
+
+    Errors that come out of a gateway call also say where and what it proved:
+    ``operation`` (``"checkout"``, ``"query"``, ...), ``path`` (the endpoint), ``attempts``
+    and ``maybe_sent`` (whether any attempt may have reached the gateway without a readable
+    answer). The retry link sets them; nothing re-derives them from the class.
+    """
+
+    operation: str | None = None
+    path: str | None = None
+    attempts: int = 0
+    maybe_sent: bool = False
 
 
 @attrs.frozen
@@ -84,19 +97,11 @@ class SignatureError(VexoraError):
 
 
 class TransportError(VexoraError):
-    """The HTTP exchange failed below the gateway's answer.
-
-    ``sent`` is ``False`` when the request certainly never reached the gateway and ``None``
-    when it may have.
-    """
-
-    sent: bool | None = None
+    """The HTTP exchange failed below the gateway's answer."""
 
 
 class ConnectError(TransportError):
     """No connection could be made (refused, DNS, pool wait): the request was never sent."""
-
-    sent = False
 
 
 class RequestTimeout(TransportError, TimeoutError):
@@ -124,6 +129,17 @@ class HTTPStatusError(ResponseError):
         self.retry_after = retry_after
 
 
+class UnexpectedRedirect(HTTPStatusError):
+    """A 3xx answer. Redirects are never followed: that would re-send the signed body with
+    payer data to whatever host ``Location`` names. ``location_host`` is that host only."""
+
+    def __init__(self, status: int, *, location_host: str | None = None) -> None:
+        super().__init__(status)
+        self.location_host = location_host
+        where = f" to {location_host}" if location_host else ""
+        self.args = (f"HTTP {status} redirect{where} from the gateway (not followed)",)
+
+
 class MalformedResponse(ResponseError):
     """The body is not JSON, not an envelope, or lacks a field the SDK needs."""
 
@@ -146,19 +162,27 @@ class APIError(VexoraError):
         super().__init__(f"gateway code {code}{where}: {msg}")
 
 
+class AuthenticationError(APIError):
+    """The gateway could not authenticate the request (bad sign, unknown merchant): check
+    ``merchant_no``, ``secret``, ``base_url`` and the region. Nothing was done under these
+    credentials; it says nothing about an order an earlier, correct call created."""
+
+
 class OrderRejected(APIError):
-    """The gateway refused to create the order: it definitely does not exist."""
+    """The gateway refused to create the order *and* a query confirmed it does not exist."""
 
 
 class OrderNotFound(APIError):
-    """A query found no such order *yet*. This is not a failure of the order."""
+    """A query got the profile's "no such order" answer. Replicas lag: it means "not yet",
+    not a failure of the order, and one such answer never proves an order absent."""
 
 
 class OutcomeUnknown(VexoraError):
     """The order may or may not exist at the gateway.
 
     Query it later (``query_payment``) with the same ``trade_no``; never create it again
-    under a new number without knowing it does not exist.
+    under a new number without knowing it does not exist. ``known`` lists what each step
+    learned; ``rejection`` is a refusal the client could not confirm (the order may exist).
     """
 
     def __init__(
@@ -168,11 +192,14 @@ class OutcomeUnknown(VexoraError):
         *,
         attempts: int = 1,
         known: Sequence[str] = (),
+        rejection: APIError | None = None,
     ) -> None:
         self.trade_no = trade_no
         self.reason = reason
         self.attempts = attempts
         self.known = tuple(known)
+        self.rejection = rejection  # a refusal that could not be confirmed, if any
+        self.maybe_sent = True
         super().__init__(
             f"outcome unknown for trade {trade_no} after {attempts} attempt(s): {reason}"
         )

@@ -1,25 +1,84 @@
-"""The middleware chain above the transport, and the two links every client has.
+"""The middleware chain above the transport, and the links every client has.
 
-A middleware is ``async def mw(call, next_) -> Envelope``. The chain is composed once per
-client: ``[retry] -> signing -> [yours...] -> send``. Because signing sits inside retry,
-every attempt gets a fresh ``timestamp`` and ``sign`` over the same business fields.
+A middleware is ``async def mw(call, next_) -> Envelope``: it may look at or change the
+``ApiCall`` on the way down (pass ``call.replace(...)`` on) and the ``Envelope`` on the way
+up. The chain is composed once per client from one ordered list, as aiohttp's
+``ClientSession(middlewares=...)``: yours, with the two markers ``RETRY`` and ``SIGNING``
+saying where the client's own links go. Without markers the chain is
+``RETRY -> yours... -> SIGNING -> send``: yours run once per attempt and anything they add
+to the fields is signed. Put one before ``RETRY`` to wrap the whole retry loop, after
+``SIGNING`` to see the signed request. Signing must stay inside retry, so that every
+attempt gets a fresh ``timestamp`` and ``sign`` over the same business fields.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Final
 
 from .call import ApiCall, Envelope
 from .envelope import decode_envelope
+from .errors import ConfigurationError
 from .signing import sign
 from .transports.base import HttpRequest, Transport
 from .wire import dumps
 
-__all__ = ["Middleware", "Next", "SigningMiddleware", "compose", "epoch_millis", "sender"]
+__all__ = [
+    "RETRY",
+    "SIGNING",
+    "Middleware",
+    "Next",
+    "SigningMiddleware",
+    "Slot",
+    "arrange",
+    "compose",
+    "epoch_millis",
+    "sender",
+]
 
 Next = Callable[[ApiCall], Awaitable[Envelope]]
 Middleware = Callable[[ApiCall, Next], Awaitable[Envelope]]
+
+
+class Slot:
+    """A marker in a client's ``middlewares`` list: where one of the client's links goes."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name.upper()
+
+
+RETRY: Final = Slot("retry")
+SIGNING: Final = Slot("signing")
+
+
+def arrange(
+    middlewares: Sequence[Middleware | Slot], retry: Middleware, signing: Middleware
+) -> tuple[Middleware, ...]:
+    """The full chain from a user's list: markers replaced, missing ones put in their
+    default places (``RETRY`` first, ``SIGNING`` last)."""
+    items: list[Middleware | Slot] = list(middlewares)
+    for slot in (RETRY, SIGNING):
+        if items.count(slot) > 1:
+            raise ConfigurationError(f"middlewares names {slot!r} more than once")
+    if RETRY not in items:
+        items.insert(0, RETRY)
+    if SIGNING not in items:
+        items.append(SIGNING)
+    if items.index(RETRY) > items.index(SIGNING):
+        raise ConfigurationError(
+            "SIGNING must come after RETRY in middlewares: every attempt is signed afresh"
+        )
+    for item in items:
+        if not isinstance(item, Slot) and not callable(item):
+            raise ConfigurationError("a middleware must be callable as mw(call, next_)")
+    chosen = {RETRY: retry, SIGNING: signing}
+    return tuple(chosen[item] if isinstance(item, Slot) else item for item in items)
 
 
 def epoch_millis() -> int:

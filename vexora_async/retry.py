@@ -3,63 +3,54 @@
 ``RetryMiddleware`` sits outside ``SigningMiddleware``, so each attempt is re-stamped and
 re-signed while ``tradeNo`` and every business field stay byte-identical. Creating a link is
 not idempotent, but the gateway keeps ``tradeNo`` unique, so resending the *same* order is
-safe: at worst the gateway answers "duplicate" and the client reconciles with a query.
+safe: at worst the gateway refuses a duplicate and the client reconciles with a query.
 
-Each attempt is classified:
+Each attempt is classified once, by ``outcome.delivery_of`` (not sent / maybe sent /
+answered). Not-sent and maybe-sent attempts are retried (a refusal by the HTTP front, a
+bare 4xx, is not: it would be refused again). What the attempts proved travels with the
+result: ``Envelope.maybe_sent`` / ``VexoraError.maybe_sent`` and ``.attempts``.
 
-- ``ok`` / ``answered``: the gateway gave a readable answer; no retry.
-- ``not_sent``: the request never left (connect refused, DNS, pool wait); retry.
-- ``throttled``: 429, or 503 with ``Retry-After``: the gateway did not process it; retry
-  after the wait it asks for (up to a cap).
-- ``unknown``: sent, outcome unknown (timeout, dropped connection, 5xx, malformed body,
-  code ``5000``); retry with the same ``tradeNo``.
+One timeout rule: an attempt gets ``timeout`` (per call) or ``RetryPolicy.attempt_timeout``,
+never more than what is left of the call's ``deadline``, which bounds everything the call
+does: attempts, waits, and the client's reconciliation queries and resend.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 import attrs
 
-from .call import ApiCall, CallTrace, Envelope
-from .envelope import ACCEPTED, SYSTEM_ERROR
-from .errors import (
-    ConfigurationError,
-    ConnectError,
-    HTTPStatusError,
-    ResponseError,
-    TransportError,
-    VexoraError,
-)
+from .call import ApiCall, Envelope
+from .codes import SYSTEM_ERROR
+from .errors import ConfigurationError, HTTPStatusError, RequestTimeout, VexoraError
 from .middleware import Next
+from .outcome import Delivery, delivery_of, is_retryable
 
 __all__ = [
-    "ANSWERED",
-    "NOT_SENT",
-    "NO_RETRY",
-    "OK",
-    "THROTTLED",
-    "UNKNOWN",
     "AttemptEvent",
+    "AttemptHook",
     "RequestEvent",
+    "RequestHook",
     "RetryMiddleware",
     "RetryPolicy",
-    "classify_envelope",
-    "classify_error",
 ]
 
 logger = logging.getLogger("vexora_async")
 
-OK = "ok"
-ANSWERED = "answered"
-NOT_SENT = "not_sent"
-THROTTLED = "throttled"
-UNKNOWN = "unknown"
-_RETRYABLE = frozenset({NOT_SENT, THROTTLED, UNKNOWN})
+
+def _finite_positive(name: str, value: float | None, *, optional: bool = True) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"{name} must be a number")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(f"{name} must be a positive, finite number of seconds")
 
 
 @attrs.frozen
@@ -70,9 +61,12 @@ class RetryPolicy:
     - ``backoff`` * 2**(n-1), capped at ``backoff_max``, minus up to ``jitter`` of it at
       random (so a thousand workers do not retry in step).
     - ``retry_after_max``: the longest ``Retry-After`` honoured; a longer one waits this long.
-    - ``attempt_timeout``: seconds for one attempt; ``deadline``: seconds for the whole call,
-      retries and waits included. No attempt starts after the deadline.
-    - ``reconcile``: after an unknown outcome, query the order before reporting anything.
+    - ``attempt_timeout``: seconds for one attempt; ``deadline``: seconds for the whole call:
+      attempts, waits, reconciliation queries and the resend. No attempt starts after it.
+    - ``reconcile``: after an unclear attempt or a refusal, query the order before reporting.
+    - ``settle_queries`` spread over ``settle_window`` seconds: an order counts as absent
+      only when every one of them answers "not found" (replicas lag: one answer is not
+      proof). Set the window above your gateway's replication lag.
     """
 
     attempts: int = 4
@@ -83,16 +77,24 @@ class RetryPolicy:
     attempt_timeout: float | None = 15.0
     deadline: float | None = 90.0
     reconcile: bool = True
+    settle_queries: int = 3
+    settle_window: float = 2.0
 
     def __attrs_post_init__(self) -> None:
-        if self.attempts < 1:
-            raise ConfigurationError("attempts must be at least 1")
-        if not 0 <= self.jitter <= 1:
-            raise ConfigurationError("jitter must be between 0 and 1")
-        for name in ("backoff", "backoff_max", "retry_after_max", "attempt_timeout", "deadline"):
+        for name in ("attempts", "settle_queries"):
             value = getattr(self, name)
-            if value is not None and value <= 0:
-                raise ConfigurationError(f"{name} must be positive")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"{name} must be a whole number, at least 1")
+        if isinstance(self.jitter, bool) or not isinstance(self.jitter, int | float):
+            raise ConfigurationError("jitter must be a number")
+        if not 0 <= self.jitter <= 1:  # also refuses NaN
+            raise ConfigurationError("jitter must be between 0 and 1")
+        for name in ("backoff", "backoff_max", "retry_after_max", "settle_window"):
+            _finite_positive(name, getattr(self, name), optional=False)
+        _finite_positive("attempt_timeout", self.attempt_timeout)
+        _finite_positive("deadline", self.deadline)
+        if self.attempt_timeout is None and self.deadline is None:
+            raise ConfigurationError("set attempt_timeout or deadline: a call must end")
 
     def delay(self, attempt: int, draw: float, retry_after: float | None = None) -> float:
         """Seconds to wait after failed ``attempt`` (1-based); ``draw`` is uniform in [0, 1)."""
@@ -102,19 +104,21 @@ class RetryPolicy:
         return base * (1 - self.jitter * draw)
 
 
-NO_RETRY = RetryPolicy(attempts=1)
-
-
 @attrs.frozen(slots=True)
 class AttemptEvent:
-    """One attempt, for hooks and logs: no fields, no sign, no personal data."""
+    """One attempt, for hooks and logs: no fields, no sign, no personal data.
+
+    ``delivery`` is the attempt's verdict; ``code`` the gateway's code when it answered;
+    ``http_status`` the HTTP status when there was one.
+    """
 
     operation: str
     trade_no: str
     attempt: int
-    outcome: str
+    delivery: Delivery
     elapsed: float
     code: str | None = None
+    http_status: int | None = None
     error: str | None = None
     will_retry: bool = False
 
@@ -132,29 +136,10 @@ AttemptHook = Callable[[AttemptEvent], Awaitable[None]]
 RequestHook = Callable[[RequestEvent], Awaitable[None]]
 
 
-def classify_envelope(envelope: Envelope) -> str:
-    if envelope.code == ACCEPTED:
-        return OK
-    if envelope.code == SYSTEM_ERROR:
-        return UNKNOWN
-    return ANSWERED
-
-
-def classify_error(error: VexoraError) -> str:
-    if isinstance(error, ConnectError):
-        return NOT_SENT
-    if isinstance(error, HTTPStatusError):
-        if error.status == 429 or (error.status == 503 and error.retry_after is not None):
-            return THROTTLED
-        return UNKNOWN if error.status >= 500 else ANSWERED
-    if isinstance(error, TransportError | ResponseError):
-        return UNKNOWN
-    return ANSWERED
-
-
 class RetryMiddleware:
-    """The outermost link of the chain. ``sleep``, ``clock`` and ``random`` are injectable
-    so tests can check the schedule without waiting."""
+    """The retry loop, a link of the chain. ``sleep``, ``clock`` and ``random`` are
+    injectable so tests can check the schedule without waiting; the client uses the same
+    ``clock`` and ``sleep`` for its reconciliation, so one deadline bounds both."""
 
     def __init__(
         self,
@@ -165,98 +150,129 @@ class RetryMiddleware:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
         random: Callable[[], float] = random.random,
+        system_error_codes: Iterable[str] = (SYSTEM_ERROR,),
     ) -> None:
         self.policy = policy or RetryPolicy()
-        self._on_request = on_request
-        self._on_attempt = on_attempt
-        self._sleep = sleep
-        self._clock = clock
+        self.on_request = on_request
+        self.on_attempt = on_attempt
+        self.sleep = sleep
+        self.clock = clock
         self._random = random
+        self.system_error_codes = frozenset(system_error_codes)
 
     async def __call__(self, call: ApiCall, next_: Next) -> Envelope:
         policy: RetryPolicy = call.retry or self.policy
-        trace = call.trace if call.trace is not None else CallTrace()
-        clock = self._clock
-        started = clock()
-        deadline = None if policy.deadline is None else started + policy.deadline
+        clock = self.clock
+        deadline = call.deadline
+        if deadline is None and policy.deadline is not None:
+            deadline = clock() + policy.deadline
+        system_error = self.system_error_codes
         attempt = 0
+        maybe_sent = False  # did any attempt so far possibly reach the gateway unanswered?
         while True:
             attempt += 1
-            timeout = call.timeout if call.timeout is not None else policy.attempt_timeout
             begun = clock()
+            timeout = call.timeout if call.timeout is not None else policy.attempt_timeout
             if deadline is not None:
                 left = deadline - begun
+                if left <= 0:
+                    raise self._stamp(
+                        RequestTimeout("the call's deadline passed before this attempt"),
+                        call, attempt - 1, maybe_sent,
+                    )  # fmt: skip
                 timeout = left if timeout is None else min(timeout, left)
-            if self._on_request is not None:
-                await self._on_request(RequestEvent(call.operation, call.trade_no, attempt))
+            if self.on_request is not None:
+                await self.on_request(RequestEvent(call.operation, call.trade_no, attempt))
                 begun = clock()
             envelope: Envelope | None = None
             error: VexoraError | None = None
             retry_after: float | None = None
             try:
                 envelope = await next_(call.for_attempt(attempt, timeout))
-                code = envelope.code  # classify_envelope, inlined: this runs once per attempt
-                outcome = OK if code == ACCEPTED else UNKNOWN if code == SYSTEM_ERROR else ANSWERED
-            except (TransportError, ResponseError) as exc:
+            except VexoraError as exc:
                 error = exc
-                outcome = classify_error(exc)
+                delivery = delivery_of(exc)
+                retryable = is_retryable(exc)
                 if isinstance(exc, HTTPStatusError):
                     retry_after = exc.retry_after
-            trace.record(outcome, maybe_sent=outcome is UNKNOWN)
+            else:
+                if envelope.code in system_error:  # the gateway failed: it may have acted
+                    delivery, retryable = Delivery.MAYBE_SENT, True
+                else:
+                    delivery, retryable = Delivery.ANSWERED, False
+            sent_before = maybe_sent
+            maybe_sent = maybe_sent or delivery is Delivery.MAYBE_SENT
 
             delay = 0.0
-            will_retry = outcome in _RETRYABLE and attempt < policy.attempts
+            will_retry = retryable and attempt < policy.attempts
             if will_retry:
                 delay = policy.delay(attempt, self._random(), retry_after)
                 if deadline is not None and clock() + delay >= deadline:
                     will_retry = False
-            level = logging.DEBUG if outcome is OK or outcome is ANSWERED else logging.INFO
-            if self._on_attempt is not None or logger.isEnabledFor(level):
+            level = logging.DEBUG if delivery is Delivery.ANSWERED else logging.INFO
+            if self.on_attempt is not None or logger.isEnabledFor(level):
                 # Only built when someone listens: most calls pay nothing for reporting.
                 await self._report(
-                    call, attempt, outcome, begun, envelope, error, will_retry, level
+                    call, attempt, delivery, begun, envelope, error, will_retry, level
                 )
 
             if not will_retry:
                 if error is not None:
-                    raise error
+                    raise self._stamp(error, call, attempt, maybe_sent)
                 assert envelope is not None
+                envelope.attempts = attempt
+                # An answer proves this attempt arrived; only earlier ones may be unanswered.
+                envelope.maybe_sent = maybe_sent if delivery is not Delivery.ANSWERED else (
+                    sent_before
+                )
                 return envelope
-            await self._sleep(delay)
+            await self.sleep(delay)
+
+    @staticmethod
+    def _stamp(error: VexoraError, call: ApiCall, attempts: int, maybe_sent: bool) -> VexoraError:
+        error.operation = call.operation
+        error.path = call.path
+        error.attempts = attempts
+        error.maybe_sent = maybe_sent
+        return error
 
     async def _report(
         self,
         call: ApiCall,
         attempt: int,
-        outcome: str,
+        delivery: Delivery,
         begun: float,
         envelope: Envelope | None,
         error: VexoraError | None,
         will_retry: bool,
         level: int,
     ) -> None:
+        status = envelope.http_status if envelope is not None else getattr(error, "status", None)
         event = AttemptEvent(
             operation=call.operation,
             trade_no=call.trade_no,
             attempt=attempt,
-            outcome=outcome,
-            elapsed=self._clock() - begun,
+            delivery=delivery,
+            elapsed=self.clock() - begun,
             code=envelope.code if envelope is not None else None,
+            http_status=status,
             error=type(error).__name__ if error is not None else None,
             will_retry=will_retry,
         )
         if logger.isEnabledFor(level):
             logger.log(
                 level,
-                "%s trade=%s attempt=%d outcome=%s code=%s error=%s elapsed_ms=%.1f retry=%s",
+                "%s trade=%s attempt=%d delivery=%s status=%s code=%s error=%s elapsed_ms=%.1f "
+                "retry=%s",
                 event.operation,
                 event.trade_no,
                 event.attempt,
-                event.outcome,
+                event.delivery.value,
+                event.http_status,
                 event.code,
                 event.error,
                 event.elapsed * 1000,
                 event.will_retry,
             )
-        if self._on_attempt is not None:
-            await self._on_attempt(event)
+        if self.on_attempt is not None:
+            await self.on_attempt(event)

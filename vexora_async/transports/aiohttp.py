@@ -6,12 +6,20 @@ A session or connector you pass in is yours: it is used and never closed here.
 
 from __future__ import annotations
 
+import asyncio
 import ssl as _ssl
 
 import aiohttp
 
 from ..errors import ConfigurationError, ConnectError, ConnectionDropped, RequestTimeout
-from .base import DEFAULT_MAX_BODY, HttpRequest, HttpResponse, LowerCaseHeaders, Timeouts
+from .base import (
+    DEFAULT_ATTEMPT_TIMEOUT,
+    DEFAULT_MAX_BODY,
+    HttpRequest,
+    HttpResponse,
+    LowerCaseHeaders,
+    Timeouts,
+)
 
 __all__ = ["AiohttpTransport"]
 
@@ -36,12 +44,13 @@ class AiohttpTransport:
         self._connector = connector
         self._limit = limit
         self._timeouts = timeouts or Timeouts()
-        self._default_timeout = self._client_timeout(self._timeouts.total)
+        self._default_timeout = self._client_timeout(DEFAULT_ATTEMPT_TIMEOUT)
         # Calls mostly repeat one per-attempt timeout: reuse its ClientTimeout.
         self._last_timeout = self._default_timeout
         self._max_body = max_body_size
         self._ssl = ssl
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the session lives on
 
     def _client_timeout(self, total: float | None) -> aiohttp.ClientTimeout:
         return aiohttp.ClientTimeout(total=total, connect=self._timeouts.connect)
@@ -49,6 +58,7 @@ class AiohttpTransport:
     def _open_session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise ConnectError("the transport is closed")
+        self._loop = asyncio.get_running_loop()
         connector = self._connector or aiohttp.TCPConnector(
             limit=self._limit, ssl=self._ssl or True
         )
@@ -63,6 +73,8 @@ class AiohttpTransport:
 
     async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
         session = self._session or self._open_session()
+        if self._loop is not None and asyncio.get_running_loop() is not self._loop:
+            raise _wrong_loop()
         client_timeout = self._default_timeout
         if timeout is not None:
             client_timeout = self._last_timeout
@@ -75,6 +87,9 @@ class AiohttpTransport:
                 data=request.body,
                 headers=request.headers,
                 timeout=client_timeout,
+                # Never followed: that would re-send the signed body, with payer data, to
+                # whatever host Location names (plain http too). A 3xx is a typed error.
+                allow_redirects=False,
             ) as response:
                 length = response.content_length
                 if length is not None and length <= self._max_body and not response.headers.get(
@@ -114,7 +129,17 @@ class AiohttpTransport:
         self._closed = True
         session, self._session = self._session, None
         if session is not None and self._owns_session:
+            if self._loop is not None and asyncio.get_running_loop() is not self._loop:
+                raise _wrong_loop()
             await session.close()
 
     def __repr__(self) -> str:
         return f"AiohttpTransport(limit={self._limit}, timeouts={self._timeouts!r})"
+
+
+def _wrong_loop() -> ConfigurationError:
+    return ConfigurationError(
+        "this client's connections belong to another event loop: a client works in the loop "
+        "that first used it. Create one client per loop (for example inside the coroutine "
+        "you pass to asyncio.run), or use vexora_async.sync from synchronous code"
+    )

@@ -6,12 +6,16 @@ or ``ConnectionDropped`` when it may have reached the gateway. It never interpre
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from typing import Protocol, runtime_checkable
 
 import attrs
 
+from ..errors import ConfigurationError
+
 __all__ = [
+    "DEFAULT_ATTEMPT_TIMEOUT",
     "DEFAULT_MAX_BODY",
     "HttpRequest",
     "HttpResponse",
@@ -23,12 +27,27 @@ __all__ = [
 DEFAULT_MAX_BODY = 1 << 20  # a checkout answer is < 4 KiB; anything near 1 MiB is not ours
 
 
+DEFAULT_ATTEMPT_TIMEOUT = 15.0  # for a transport called directly, without the retry link
+
+
+def _finite_seconds(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"{attribute.name} must be a number of seconds")
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(f"{attribute.name} must be a positive, finite number of seconds")
+
+
 @attrs.frozen(slots=True)
 class Timeouts:
-    """Finite by default: ``connect`` covers pool wait and connecting, ``total`` one attempt."""
+    """What the transport itself bounds: ``connect`` covers the pool wait and connecting,
+    the window in which a failure proves the request was never sent.
 
-    connect: float = 5.0
-    total: float = 30.0
+    How long one attempt may take is not a transport setting: it is
+    ``RetryPolicy.attempt_timeout`` (or a call's ``timeout=``), capped by the call's
+    ``deadline``, and the retry link hands it to the transport with every attempt.
+    """
+
+    connect: float = attrs.field(default=5.0, validator=_finite_seconds)
 
 
 @attrs.frozen(slots=True)

@@ -8,7 +8,13 @@ from __future__ import annotations
 import httpx
 
 from ..errors import ConfigurationError, ConnectError, ConnectionDropped, RequestTimeout
-from .base import DEFAULT_MAX_BODY, HttpRequest, HttpResponse, Timeouts
+from .base import (
+    DEFAULT_ATTEMPT_TIMEOUT,
+    DEFAULT_MAX_BODY,
+    HttpRequest,
+    HttpResponse,
+    Timeouts,
+)
 
 __all__ = ["HttpxTransport"]
 
@@ -38,7 +44,13 @@ class HttpxTransport:
         if self._closed:
             raise ConnectError("the transport is closed")
         limits = httpx.Limits(max_connections=self._limit, max_keepalive_connections=self._limit)
-        self._client = httpx.AsyncClient(limits=limits, timeout=self._timeout(self._timeouts.total))
+        # Redirects are never followed: that would re-send the signed body, with payer data, to
+        # whatever host Location names. A 3xx reaches the client as a typed error.
+        self._client = httpx.AsyncClient(
+            limits=limits,
+            timeout=self._timeout(DEFAULT_ATTEMPT_TIMEOUT),
+            follow_redirects=False,
+        )
         return self._client
 
     async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
@@ -49,7 +61,8 @@ class HttpxTransport:
                 request.url,
                 content=request.body,
                 headers=dict(request.headers),
-                timeout=self._timeout(timeout if timeout is not None else self._timeouts.total),
+                timeout=self._timeout(timeout if timeout is not None else DEFAULT_ATTEMPT_TIMEOUT),
+                follow_redirects=False,
             )
         # Connect and pool timeouts happen before anything is written: never sent.
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:

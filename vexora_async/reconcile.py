@@ -1,0 +1,224 @@
+"""Creating an order so that the result never claims more than the gateway proved.
+
+The gateway has no idempotency key; its only guard is that ``tradeNo`` is unique per
+merchant. So a create may end only in:
+
+- the result (``PaymentLink``): the gateway accepted it and we read the answer;
+- ``OrderExists``: a query found the order (the answer that carried its link was lost);
+- ``OrderRejected``: the gateway refused it *and* the order is confirmed absent;
+- ``ConnectError``: no attempt ever reached a server;
+- ``OutcomeUnknown``: anything else, with what was learned in ``.known``.
+
+"Absent" means the profile's not-found answer at every one of ``settle_queries`` queries
+spread over ``settle_window`` (replicas lag; one "not found" can mean "not yet"). Any other
+query answer (a throttle, a 5xx, an unknown code, an authentication failure) proves nothing.
+A refusal is checked even on a fresh call: the duplicate-``tradeNo`` code is undocumented,
+so any refusal may mean "it exists already" (another process, a lost journal). Every step
+runs inside the call's one ``deadline``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from .call import ApiCall, Envelope
+from .codes import GatewayCodes
+from .envelope import refusal
+from .errors import (
+    APIError,
+    AuthenticationError,
+    ConnectError,
+    HTTPStatusError,
+    MalformedResponse,
+    OrderExists,
+    OrderNotFound,
+    OrderRejected,
+    OutcomeUnknown,
+    VexoraError,
+    describe,
+)
+from .retry import RetryPolicy
+from .wire import structure_response
+
+__all__ = ["OrderKind", "create_truthfully", "query_state"]
+
+Result = TypeVar("Result")
+State = TypeVar("State")
+Send = Callable[[ApiCall], Awaitable[Envelope]]
+
+
+@attrs.frozen
+class OrderKind(Generic[Result, State]):
+    """One kind of order the gateway creates (a payment link, a payout): its two calls and
+    what their answers are read into."""
+
+    create_operation: str
+    create_path: str
+    query_operation: str
+    query_path: str
+    result: type[Result]
+    state: type[State]
+
+
+@attrs.define
+class _Found:
+    state: Any
+
+
+@attrs.define
+class _Unclear:
+    reason: str
+
+
+_ABSENT = object()
+
+
+async def query_state(
+    send: Send,
+    kind: OrderKind[Any, State],
+    codes: GatewayCodes,
+    trade_no: str,
+    *,
+    timeout: float | None,
+    policy: RetryPolicy | None,
+    deadline: float | None = None,
+) -> State:
+    """One (retried) query, read strictly: only the profile's not-found code is
+    ``OrderNotFound``; every other code is a typed error."""
+    call = ApiCall(
+        kind.query_operation, kind.query_path, {"tradeNo": trade_no}, trade_no, timeout,
+        retry=policy, deadline=deadline,
+    )  # fmt: skip
+    envelope = await send(call)
+    if envelope.code == codes.accepted:
+        return structure_response(envelope.data, kind.state, f"{kind.query_operation} response")
+    raise refusal(envelope, codes, trade_no)
+
+
+async def create_truthfully(
+    send: Send,
+    kind: OrderKind[Result, Any],
+    codes: GatewayCodes,
+    trade_no: str,
+    fields: Mapping[str, Any],
+    *,
+    timeout: float | None,
+    policy: RetryPolicy,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[object]],
+    maybe_sent: bool = False,
+) -> Result:
+    """Create one order and report only what the gateway proved (see the module doc).
+
+    ``maybe_sent``: an earlier run may already have sent this order (a resumed batch).
+    """
+    deadline = None if policy.deadline is None else clock() + policy.deadline
+    known: list[str] = []
+    rejection: OrderRejected | None = None
+    attempts = 0
+    accepted = False  # the gateway said 0000 but the answer could not be read
+    resent = False
+    cause: VexoraError | None = None  # the last thing that went wrong, chained for debugging
+    while True:
+        call = ApiCall(
+            kind.create_operation, kind.create_path, fields, trade_no, timeout,
+            retry=policy, deadline=deadline,
+        )  # fmt: skip
+        try:
+            envelope = await send(call)
+        except VexoraError as exc:
+            attempts += exc.attempts
+            maybe_sent = maybe_sent or exc.maybe_sent
+            cause = exc
+            if not maybe_sent and isinstance(exc, ConnectError):
+                raise  # provably never sent: nothing exists, nothing to reconcile
+            if isinstance(exc, HTTPStatusError) and exc.status < 500 and exc.status not in (
+                408,
+                429,
+            ):
+                # The HTTP front refused it: a refusal like any other, checked below.
+                rejection = OrderRejected(f"HTTP {exc.status}", str(exc), trade_no=trade_no)
+            known.append(f"{kind.create_operation}: {describe(exc)}")
+        else:
+            attempts += envelope.attempts
+            maybe_sent = maybe_sent or envelope.maybe_sent
+            code = envelope.code
+            if code == codes.accepted:
+                try:
+                    return structure_response(
+                        envelope.data, kind.result, f"{kind.create_operation} response"
+                    )
+                except MalformedResponse as exc:
+                    accepted = True
+                    cause = exc
+                    known.append(f"{kind.create_operation}: accepted, {describe(exc)}")
+            elif code in codes.system_error:
+                known.append(f"{kind.create_operation}: gateway code {code}: {envelope.msg}")
+            elif code in codes.authentication and not maybe_sent:
+                raise _stamped(AuthenticationError(code, envelope.msg, trade_no=trade_no), attempts)
+            else:
+                rejection = OrderRejected(code, envelope.msg, trade_no=trade_no)
+                known.append(f"{kind.create_operation}: refused, gateway code {code}")
+        if not policy.reconcile:
+            raise OutcomeUnknown(
+                trade_no, known[-1], attempts=attempts, known=known, rejection=rejection
+            ) from cause
+
+        look = await _settle(send, kind, codes, trade_no, timeout, policy, deadline, clock, sleep)
+        if isinstance(look, _Found):
+            raise OrderExists(trade_no, look.state, reason=known[-1]) from cause
+        if isinstance(look, _Unclear):
+            known.append(look.reason)
+            raise OutcomeUnknown(
+                trade_no, known[-2], attempts=attempts, known=known, rejection=rejection
+            ) from cause
+        known.append(f"{kind.query_operation}: not found, {policy.settle_queries} times")
+        if rejection is not None:
+            raise _stamped(rejection, attempts)  # refused, and confirmed absent
+        if accepted or resent:
+            raise OutcomeUnknown(trade_no, known[-2], attempts=attempts, known=known) from cause
+        # Absent after an unclear attempt: resending the same tradeNo cannot create a
+        # second order (the gateway keeps it unique), so try once more.
+        resent = True
+        maybe_sent = True
+
+
+async def _settle(
+    send: Send,
+    kind: OrderKind[Any, Any],
+    codes: GatewayCodes,
+    trade_no: str,
+    timeout: float | None,
+    policy: RetryPolicy,
+    deadline: float | None,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[object]],
+) -> _Found | _Unclear | object:
+    """Found, absent (not found at every query over the settle window), or unclear."""
+    queries = policy.settle_queries
+    spacing = policy.settle_window / (queries - 1) if queries > 1 else 0.0
+    for index in range(queries):
+        if index:
+            if deadline is not None and clock() + spacing >= deadline:
+                return _Unclear("deadline reached before the order's absence was confirmed")
+            await sleep(spacing)
+        elif deadline is not None and clock() >= deadline:
+            return _Unclear("deadline reached before the order could be queried")
+        try:
+            state = await query_state(
+                send, kind, codes, trade_no, timeout=timeout, policy=policy, deadline=deadline
+            )
+        except OrderNotFound:
+            continue
+        except VexoraError as exc:
+            return _Unclear(f"{kind.query_operation}: {describe(exc)} (proves nothing)")
+        return _Found(state)
+    return _ABSENT
+
+
+def _stamped(error: APIError, attempts: int) -> APIError:
+    error.attempts = attempts
+    return error
