@@ -21,6 +21,7 @@ from vexora_async import (
     VexoraClient,
 )
 from vexora_async.call import ApiCall, Envelope
+from vexora_async.envelope import GATEWAY_TEXT_MAX, clean_gateway_text
 from vexora_async.errors import (
     APIError,
     AuthenticationError,
@@ -586,3 +587,19 @@ async def test_hooks_passed_to_the_client(mocked: Any) -> None:
     assert [(e.operation, e.delivery, e.code) for e in events] == [
         ("query", Delivery.ANSWERED, "0000")
     ]
+
+
+def test_gateway_text_is_cleaned_and_capped() -> None:
+    assert clean_gateway_text("order no repeat") == "order no repeat"
+    dirty = clean_gateway_text("bad\x1b[31m\r\nname=\x00Budi\u202e" + "x" * 5000)
+    assert len(dirty) <= GATEWAY_TEXT_MAX
+    assert not any(ch in dirty for ch in "\x1b\r\n\x00\u202e")
+    assert clean_gateway_text(None) == "" and clean_gateway_text(42) == ""
+
+
+async def test_a_gateway_message_reaches_errors_cleaned(mocked: Any, client: VexoraClient) -> None:
+    mocked.post(CHECKOUT, payload=_envelope("1000", None, "\x1b[2J" + "081234567890 " * 500))
+    mocked.post(QUERY, payload=NOT_FOUND, repeat=True)
+    with pytest.raises(OrderRejected) as caught:
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert len(caught.value.msg) <= GATEWAY_TEXT_MAX and "\x1b" not in str(caught.value)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -11,20 +12,32 @@ import pytest
 from aiohttp import web
 
 from vexora_async import (
+    ConfigurationError,
     ConnectError,
     ConnectionDropped,
     HttpRequest,
+    OrderNotFound,
+    OutcomeUnknown,
     RequestTimeout,
+    RetryPolicy,
     Timeouts,
     Transport,
+    VexoraClient,
 )
+from vexora_async.errors import UnexpectedRedirect
 from vexora_async.transports.aiohttp import AiohttpTransport
 from vexora_async.transports.httpx import HttpxTransport
+
+from . import seed_examples as seeds
+from .helpers import MERCHANT, SECRET, request_from_wire
 
 TRANSPORTS: dict[str, Callable[..., Transport]] = {
     "aiohttp": AiohttpTransport,
     "httpx": HttpxTransport,
 }
+
+
+STOLEN: list[bytes] = []  # what the redirect target received: must stay empty
 
 
 @pytest.fixture
@@ -55,8 +68,20 @@ async def server() -> AsyncIterator[tuple[str, asyncio.Event]]:
         await response.write_eof()
         return response
 
+    STOLEN.clear()
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPTemporaryRedirect(location="/stolen")
+
+    async def steal(request: web.Request) -> web.Response:
+        STOLEN.append(await request.read())
+        return web.json_response({"code": "0000", "msg": "ok", "data": {}})
+
     app = web.Application()
     app.router.add_post("/echo", echo)
+    app.router.add_post("/redirect/v1/vexora/checkout", redirect)
+    app.router.add_post("/redirect/v1/vexora/queryPayInResult", redirect)
+    app.router.add_post("/stolen", steal)
     app.router.add_post("/hang", hang)
     app.router.add_post("/huge", huge)
     app.router.add_post("/trickle", trickle)
@@ -139,3 +164,45 @@ async def test_a_body_in_several_reads_arrives_whole(server: tuple[str, Any], na
     finally:
         await transport.aclose()
     assert response.body == b'{"code":"0000","msg":"split"}'
+
+
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+async def test_redirects_are_never_followed(server: tuple[str, Any], name: str) -> None:
+    url, _ = server
+    transport = TRANSPORTS[name]()
+    try:
+        answer = await transport.send(
+            HttpRequest("POST", url + "/redirect/v1/vexora/checkout", {}, b"{}")
+        )
+        assert answer.status == 307  # handed back as it is, not followed
+        client = VexoraClient(
+            merchant_no=MERCHANT, secret=SECRET, base_url=url + "/redirect", transport=transport,
+            retry=RetryPolicy(attempts=2, backoff=0.001, settle_queries=1),
+        )  # fmt: skip
+        with pytest.raises(OutcomeUnknown) as caught:
+            await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    finally:
+        await transport.aclose()
+    cause = caught.value.__cause__
+    assert isinstance(cause, UnexpectedRedirect) and cause.status == 307
+    assert cause.location_host is None or cause.location_host == "127.0.0.1"
+    assert STOLEN == []  # nothing was re-sent to the host the redirect named
+    assert SECRET not in repr(caught.value) and "/stolen" not in str(cause)
+
+
+def test_one_client_in_two_event_loops_fails_fast(vexora_sandbox: Any) -> None:
+    client = vexora_sandbox.client("IDR")
+
+    async def query() -> None:
+        with contextlib.suppress(OrderNotFound):
+            await client.query_payment("LOOP-1")
+
+    first = asyncio.new_event_loop()
+    try:
+        first.run_until_complete(query())
+        with pytest.raises(ConfigurationError) as caught:
+            asyncio.run(query())
+        assert "event loop" in str(caught.value)
+    finally:
+        first.run_until_complete(client.aclose())  # closed where it lives: nothing leaks
+        first.close()
