@@ -407,14 +407,23 @@ async def test_cashier_forms(sandbox: Sandbox) -> None:
 
     partial = await post_form(page, {"outcome": "partial", "amount": "120"})
     assert partial.status == 303
-    assert partial.headers["Location"] == f"/cashier/{order.platform_trade_no}"
+    assert partial.headers["Location"] == f"/cashier/{order.platform_trade_no}/done"
+    done = (await get(page + "/done")).body.decode()
+    assert "Partly paid" in done and "\u20b1120 of \u20b1300 paid" in done
+    assert f'href="/cashier/{order.platform_trade_no}"' in done  # pay the rest
     html = (await get(page)).body.decode()
-    assert "0001 Partially paid" in html
+    assert 'id="amount">\u20b1180<' in html  # what is left
     assert 'value="210"' in html  # the next suggested part: half of what is left
     await post_form(page, {"outcome": "paid"})
-    html = (await get(page)).body.decode()
-    assert "Back to the merchant" in html
-    assert "https://merchant.example/return" in html
+    for url in (page, page + "/done"):  # a paid order's page is its confirmation
+        html = (await get(url)).body.decode()
+        assert "Payment successful" in html
+        assert "Back to the merchant" in html
+        assert "https://merchant.example/return" in html
+    again = await post_form(page, {"outcome": "paid"})  # a re-sent form pays nothing
+    assert again.status == 400
+    assert "final already" in again.body.decode()
+    assert (await get(f"{sandbox.base_url}/cashier/unknown/done")).status == 404
 
 
 # -- hosting ------------------------------------------------------------------------------
