@@ -145,7 +145,7 @@ def render_cashier(order: Order, merchant: SandboxMerchant, *, error: str | None
     """The page for one order; its forms POST back to the same URL."""
     currency = currency_of(merchant)
     if order.status not in (STATUS_PROCESSING, STATUS_PARTIAL):
-        return render_confirmation(order, merchant)
+        return render_confirmation(order, merchant, error=error)
     label = "Left to pay" if order.status == STATUS_PARTIAL else "Amount to pay"
     parts = ['<div class="card">', _head(order, merchant, currency, label)]
     if error:
@@ -170,7 +170,9 @@ def render_cashier(order: Order, merchant: SandboxMerchant, *, error: str | None
     return _page(f"Pay {due}", "".join(parts))
 
 
-def render_confirmation(order: Order, merchant: SandboxMerchant) -> str:
+def render_confirmation(
+    order: Order, merchant: SandboxMerchant, *, error: str | None = None
+) -> str:
     """The result of the order's payment so far; safe to reload."""
     currency = currency_of(merchant)
     paid = format_amount(order.paid_amount, currency)
@@ -194,6 +196,7 @@ def render_confirmation(order: Order, merchant: SandboxMerchant) -> str:
         f'<div class="result"><div class="icon" aria-hidden="true">{icon}</div>'
         f'<h1 id="result">{escape(title)}</h1><p class="sub" id="result-amount">'
         f"{escape(line)}</p></div>"
+        + (f'<p class="error" role="alert">{escape(error)}</p>' if error else "")
         + _details(order, merchant, currency)
         + (f'<div class="links">{" &middot; ".join(links)}</div>' if links else "")
         + "</div>"
