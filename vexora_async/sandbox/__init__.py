@@ -13,7 +13,7 @@ queries, injects faults on request, and keeps a ledger of what really happened.
 Module map (each imports only those before it): ``codes``, ``ledger`` (ground truth),
 ``merchants``, ``faults``, ``notifier``, ``gateway`` (the behaviour, no HTTP server),
 ``cashier`` (HTML), ``app`` (the aiohttp application), ``server`` (``Sandbox``: serving it),
-``command`` (the console command).
+``recorder`` (a notify endpoint for tests), ``command`` (the console command).
 """
 
 from .codes import GatewayCodes, SandboxError
@@ -22,6 +22,7 @@ from .gateway import Gateway, PayOutcome
 from .ledger import Ledger, NotificationAttempt, Order, RequestRecord
 from .merchants import TEST_MERCHANTS, SandboxMerchant
 from .notifier import NOTIFY_SCHEDULE, notification_fields
+from .recorder import NotifyRecorder
 from .server import Sandbox, SandboxThread, ServerLimits, check_bind_host, run_sandbox
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "GatewayCodes",
     "Ledger",
     "NotificationAttempt",
+    "NotifyRecorder",
     "Order",
     "PayOutcome",
     "RequestRecord",
