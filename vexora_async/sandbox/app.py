@@ -377,6 +377,11 @@ def _body_deadline(seconds: float) -> Any:
             except TimeoutError:
                 response = web.Response(status=408, text="request body timeout")
                 response.force_close()
+                # Sent and closed now: aiohttp would otherwise linger to drain the body.
+                await response.prepare(request)
+                await response.write_eof()
+                if request.transport is not None:
+                    request.transport.close()
                 return response
         return await handler(request)
 
