@@ -404,6 +404,10 @@ async def test_cashier_forms(sandbox: Sandbox) -> None:
     assert refused.status == 400
     assert "less than the amount" in refused.body.decode()
     assert (await post_form(page, {"outcome": "bogus"})).status == 400
+    for junk in ("abc", "-5", "NaN", "0"):
+        refused = await post_form(page, {"outcome": "partial", "amount": junk})
+        assert refused.status == 400
+        assert "enter the amount to pay now" in refused.body.decode()
 
     partial = await post_form(page, {"outcome": "partial", "amount": "120"})
     assert partial.status == 303
@@ -413,7 +417,7 @@ async def test_cashier_forms(sandbox: Sandbox) -> None:
     assert f'href="/cashier/{order.platform_trade_no}"' in done  # pay the rest
     html = (await get(page)).body.decode()
     assert 'id="amount">\u20b1180<' in html  # what is left
-    assert 'value="210"' in html  # the next suggested part: half of what is left
+    assert 'value="90"' in html  # the next suggested payment: half of what is left
     await post_form(page, {"outcome": "paid"})
     for url in (page, page + "/done"):  # a paid order's page is its confirmation
         html = (await get(url)).body.decode()

@@ -237,13 +237,17 @@ class _Handlers:
             return _page(render_missing(), 404)
         form = await request.post()
         outcome = form.get("outcome")
-        amount = form.get("amount") if outcome == "partial" else None
+        entered = form.get("amount") if outcome == "partial" else None
         try:
+            total = None
+            if isinstance(entered, str) and entered.strip():
+                # The page asks for this payment; the ledger keeps the total paid.
+                total = order.paid_amount + _payment_amount(entered)
             self._sandbox.apply_payment(
                 order.merchant_no,
                 order.trade_no,
                 outcome if isinstance(outcome, str) else "",
-                amount if isinstance(amount, str) and amount.strip() else None,
+                None if total is None else format(total, "f"),
             )
         except SandboxError as exc:
             merchant = self._sandbox.merchants[order.merchant_no]
@@ -350,6 +354,17 @@ class _Handlers:
 
 async def _on_startup(app: web.Application) -> None:
     app[CLOSING] = asyncio.Event()
+
+
+def _payment_amount(text: str) -> Decimal:
+    """A positive amount typed by the payer (``12.50``; thousands separators refused)."""
+    try:
+        value = Decimal(text.strip())
+    except ArithmeticError:
+        value = Decimal(0)
+    if not value.is_finite() or value <= 0 or len(text) > 40:
+        raise SandboxError("enter the amount to pay now, e.g. 5.25")
+    return value
 
 
 def _page(html: str, status: int = 200) -> web.Response:

@@ -117,7 +117,7 @@ def _details(order: Order, merchant: SandboxMerchant, currency: str) -> str:
         ("Reference", order.platform_trade_no, "platform-trade-no"),
     ]
     if order.paid_amount:
-        rows.append(("Paid so far", format_amount(order.paid_amount, currency), "paid"))
+        rows.append(("Paid so far", format_amount(order.paid_amount, currency), "paid-so-far"))
     if order.remark:
         rows.append(("Note", order.remark, "remark"))
     cells = "".join(
@@ -151,7 +151,9 @@ def render_cashier(order: Order, merchant: SandboxMerchant, *, error: str | None
     if error:
         parts.append(f'<p class="error" role="alert">{escape(error)}</p>')
     parts.append(_details(order, merchant, currency))
-    partial = money_text(default_partial_amount(order, merchant.profile.amount.decimals))
+    # The payer types what they pay now; the suggestion is half of what is left.
+    suggested = default_partial_amount(order, merchant.profile.amount.decimals)
+    partial = money_text(suggested - order.paid_amount)
     due = format_amount(order.amount - order.paid_amount, currency)
     parts.append(
         '<div class="actions">'
