@@ -392,6 +392,13 @@ async def test_fault_api(sandbox: Sandbox) -> None:
     assert (await post(url, {"kind": "meteor", "tradeNo": "F-1"})).status == 400
     assert (await post(url, {"kind": "drop-after-store"})).status == 400  # no tradeNo
     assert (await post(url, b"nope")).status == 400
+    coded = await post(url, {"codes": {"duplicate_code": "9101"}, "replicaLag": 2})
+    assert coded.json()["codes"]["duplicate_code"] == "9101"
+    assert coded.json()["replicaLag"] == 2
+    assert sandbox.codes.duplicate_code == "9101" and sandbox.faults.replica_lag == 2
+    assert (await post(url, {"codes": {"sign_error_code": "8000"}})).status == 400
+    assert (await post(url, {"codes": {"no_such_code": "1"}})).status == 400
+    assert sandbox.codes.sign_error_code == "1001"
 
 
 async def test_cashier_forms(sandbox: Sandbox) -> None:

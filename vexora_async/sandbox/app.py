@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from aiohttp import web
 
 from ..errors import ValidationError
@@ -330,6 +331,8 @@ class _Handlers:
                 policy.retry_after = int(body["retryAfter"])
             if "replicaLag" in body:
                 policy.replica_lag = float(body["replicaLag"])
+            if isinstance(body.get("codes"), dict):  # {"duplicate_code": "9101", ...}
+                self._sandbox.codes = attrs.evolve(self._sandbox.codes, **body["codes"])
             if body.get("clear"):
                 policy.clear(body.get("tradeNo"))
             elif "rate" in body:
@@ -349,7 +352,7 @@ class _Handlers:
                 )
         except (KeyError, TypeError, ValueError, ValidationError) as exc:
             return _json({"error": f"{type(exc).__name__}: {exc}"}, 400)
-        return _json(policy.describe())
+        return _json({**policy.describe(), "codes": attrs.asdict(self._sandbox.codes)})
 
 
 async def _on_startup(app: web.Application) -> None:
