@@ -15,6 +15,8 @@ import pytest
 
 from vexora_async import VexoraClient
 from vexora_async.cli import main
+from vexora_async.commands.common import EXIT_CONFIG, EXIT_FAILED_ROWS
+from vexora_async.sandbox import NotifyRecorder, SandboxThread
 
 from .test_sandbox_support import checkout_request, get
 
@@ -81,14 +83,14 @@ async def test_console_script_refuses_a_non_loopback_host() -> None:
         stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 2
+    assert process.returncode == EXIT_CONFIG
     assert out == b""  # no banner: it never served
     assert b"not a loopback address" in err
 
 
 @pytest.mark.parametrize("host", ["192.0.2.10", "0.0.0.0", "sandbox.example"])
 def test_refuses_a_non_loopback_host(host: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sandbox", "--host", host, "--port", "0"]) == 2
+    assert main(["sandbox", "--host", host, "--port", "0"]) == EXIT_CONFIG
     err = capsys.readouterr().err
     assert "not a loopback address" in err
     assert "--allow-external" in err
@@ -104,7 +106,7 @@ def test_refuses_a_non_loopback_host(host: str, capsys: pytest.CaptureFixture[st
     ],
 )
 def test_bad_options(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["sandbox", "--port", "0", *args]) == 2
+    assert main(["sandbox", "--port", "0", *args]) == EXIT_CONFIG
     assert "error:" in capsys.readouterr().err
 
 
@@ -113,7 +115,7 @@ def test_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        assert main(["sandbox", "--port", str(port)]) == 1
+        assert main(["sandbox", "--port", str(port)]) == EXIT_CONFIG
     assert "cannot serve" in capsys.readouterr().err
 
 
@@ -127,6 +129,11 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for option in ("--port", "--merchant", "--time-factor", "--host", "--allow-external"):
         assert option in out
+    for action in ("pay", "redeliver"):
+        with pytest.raises(SystemExit):
+            main(["sandbox", action, "--help"])
+        out = capsys.readouterr().out
+        assert "TRADE_NO" in out and "--url" in out
     assert main([]) == 2  # no command: usage on stderr
     assert "COMMAND" in capsys.readouterr().err
 
@@ -134,3 +141,48 @@ def test_help(capsys: pytest.CaptureFixture[str]) -> None:
 def test_console_script_is_declared() -> None:
     scripts = importlib.metadata.entry_points(group="console_scripts", name="vexora-async")
     assert [s.value for s in scripts] == ["vexora_async.cli:main"]
+
+
+def test_pay_and_redeliver_from_the_command_line(
+    vexora_sandbox: SandboxThread, notify_recorder: NotifyRecorder,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    async def create() -> None:
+        async with vexora_sandbox.client("USD") as client:
+            await client.create_payment_link(
+                checkout_request("USD", "CLI-PAY", notify_recorder.url)
+            )
+
+    asyncio.run(create())
+    url = ["--url", vexora_sandbox.base_url]
+    partial = ["--outcome", "partial", "--amount", "2.50"]
+    assert main(["sandbox", "pay", "CLI-PAY", *partial, *url]) == 0
+    # The total as the SDK sent it ("12.5" or "12.50").
+    assert re.search(r"status 0001, paid 2\.50 of 12\.50?$", capsys.readouterr().out.strip())
+    [first] = notify_recorder.wait(1)
+    assert (first["status"], first["amount"]) == ("0001", "2.50")
+
+    assert main(["sandbox", "pay", "CLI-PAY", *url]) == 0
+    assert main(["sandbox", "redeliver", "CLI-PAY", "--merchant-no", "0000000005", *url]) == 0
+    out = capsys.readouterr().out
+    assert "notification sent again" in out
+    *_, paid, again = notify_recorder.wait(3)
+    assert paid["status"] == again["status"] == "0000"
+    order = vexora_sandbox.ledger.order("CLI-PAY")
+    assert order is not None and order.status == "0000"
+
+    # The sandbox refuses: exit 1 with its reason.
+    assert main(["sandbox", "pay", "CLI-PAY", "--outcome", "failed", *url]) == EXIT_FAILED_ROWS
+    assert "final already" in capsys.readouterr().err
+    assert main(["sandbox", "redeliver", "NOPE", *url]) == EXIT_FAILED_ROWS
+    assert "no order" in capsys.readouterr().err
+    assert len(notify_recorder.bodies) == 3
+
+
+def test_pay_without_a_sandbox(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]  # nothing listens here
+    assert main(["sandbox", "pay", "T1", "--url", f"http://127.0.0.1:{port}"]) == EXIT_CONFIG
+    assert "no sandbox answered" in capsys.readouterr().err
+    assert main(["sandbox", "pay", "T1", "--url", "ftp://x"]) == EXIT_CONFIG

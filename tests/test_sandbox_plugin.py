@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from vexora_async.pytest_plugin import DEFAULT_TIME_FACTOR
-from vexora_async.sandbox import SandboxMerchant, SandboxThread
+from vexora_async.sandbox import NotifyRecorder, SandboxMerchant, SandboxThread
+from vexora_async.signing import verify
 
 from .test_sandbox_support import MERCHANTS, PROFILES, NotifyReceiver, checkout_request
 
@@ -93,6 +94,36 @@ def test_link(vexora_sandbox):
 @pytest.mark.vexora_sandbox(time_factor=0.25)
 def test_marker(vexora_sandbox):
     assert vexora_sandbox.sandbox.time_factor == 0.25
+
+
+def _order(trade_no, notify_url):
+    return CheckoutRequest(
+        trade_no=trade_no, amount=10000, username="A", mobile="081234567890",
+        email="a@example.com", notify_url=notify_url,
+    )
+
+
+def test_notified(vexora_sandbox, notify_recorder):
+    async def create():
+        async with vexora_sandbox.client("IDR") as client:
+            return await client.create_payment_link(_order("U2", notify_recorder.url))
+
+    asyncio.run(create())
+    vexora_sandbox.pay(None, "U2")
+    [body] = notify_recorder.wait(1)
+    assert (body["tradeNo"], body["status"]) == ("U2", "0000")
+
+
+@pytest.mark.vexora_notify(answer="FAIL")
+def test_not_acknowledged(vexora_sandbox, notify_recorder):
+    async def create():
+        async with vexora_sandbox.client("IDR") as client:
+            return await client.create_payment_link(_order("U3", notify_recorder.url))
+
+    asyncio.run(create())
+    vexora_sandbox.pay(None, "U3")
+    first, second = notify_recorder.wait(2)  # not "OK": the gateway tries again
+    assert first["tradeNo"] == second["tradeNo"] == "U3"
 '''
 
 
@@ -104,7 +135,7 @@ def test_plugin_needs_no_pytest_asyncio(tmp_path: Path) -> None:
         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 passed" in result.stdout
+    assert "4 passed" in result.stdout
 
 
 def test_plugin_module_imports_no_sandbox() -> None:
@@ -131,3 +162,34 @@ def test_redeliver_sends_the_same_notification_again(vexora_sandbox: SandboxThre
     asyncio.run(scenario())
     deliveries = [a.delivery for a in vexora_sandbox.ledger.notifications("FIX-R")]
     assert deliveries == [1, 2]
+
+
+async def test_notify_recorder_in_an_async_test(
+    vexora_sandbox: SandboxThread, notify_recorder: NotifyRecorder
+) -> None:
+    assert notify_recorder.url.startswith("http://127.0.0.1:")
+    async with vexora_sandbox.client("KHR") as client:
+        await client.create_payment_link(
+            checkout_request("KHR", "REC-1", notify_recorder.url)
+        )
+    notify_recorder.answer = "busy"  # the first is refused, so the gateway retries
+    await vexora_sandbox.pay_async(None, "REC-1", "partial")
+    first = await notify_recorder.wait_async(1)
+    notify_recorder.answer = "OK"
+    both = await notify_recorder.wait_async(2)
+    attempts = await vexora_sandbox.notifications_settled("REC-1")
+    assert [a.acknowledged for a in attempts] == [False, True]
+    assert first[0]["tradeNo"] == "REC-1" and first[0]["status"] == "0001"
+    assert both[1] == both[0] | {"timestamp": both[1]["timestamp"], "sign": both[1]["sign"]}
+    assert verify(both[1], MERCHANTS["KHR"].secret)
+    with pytest.raises(TimeoutError, match="2 of 3"):
+        await notify_recorder.wait_async(3, timeout=0.05)
+    with pytest.raises(TimeoutError, match="2 of 3"):
+        notify_recorder.wait(3, timeout=0.05)
+
+
+@pytest.mark.vexora_notify(answer="nope", status=500, path="hook")
+def test_notify_marker(notify_recorder: NotifyRecorder) -> None:
+    assert notify_recorder.url.endswith("/hook")
+    assert (notify_recorder.answer, notify_recorder.status) == ("nope", 500)
+    assert "received=0" in repr(notify_recorder)

@@ -392,6 +392,13 @@ async def test_fault_api(sandbox: Sandbox) -> None:
     assert (await post(url, {"kind": "meteor", "tradeNo": "F-1"})).status == 400
     assert (await post(url, {"kind": "drop-after-store"})).status == 400  # no tradeNo
     assert (await post(url, b"nope")).status == 400
+    coded = await post(url, {"codes": {"duplicate_code": "9101"}, "replicaLag": 2})
+    assert coded.json()["codes"]["duplicate_code"] == "9101"
+    assert coded.json()["replicaLag"] == 2
+    assert sandbox.codes.duplicate_code == "9101" and sandbox.faults.replica_lag == 2
+    assert (await post(url, {"codes": {"sign_error_code": "8000"}})).status == 400
+    assert (await post(url, {"codes": {"no_such_code": "1"}})).status == 400
+    assert sandbox.codes.sign_error_code == "1001"
 
 
 async def test_cashier_forms(sandbox: Sandbox) -> None:
@@ -404,17 +411,30 @@ async def test_cashier_forms(sandbox: Sandbox) -> None:
     assert refused.status == 400
     assert "less than the amount" in refused.body.decode()
     assert (await post_form(page, {"outcome": "bogus"})).status == 400
+    for junk in ("abc", "-5", "NaN", "0"):
+        refused = await post_form(page, {"outcome": "partial", "amount": junk})
+        assert refused.status == 400
+        assert "enter the amount to pay now" in refused.body.decode()
 
     partial = await post_form(page, {"outcome": "partial", "amount": "120"})
     assert partial.status == 303
-    assert partial.headers["Location"] == f"/cashier/{order.platform_trade_no}"
+    assert partial.headers["Location"] == f"/cashier/{order.platform_trade_no}/done"
+    done = (await get(page + "/done")).body.decode()
+    assert "Partly paid" in done and "\u20b1120 of \u20b1300 paid" in done
+    assert f'href="/cashier/{order.platform_trade_no}"' in done  # pay the rest
     html = (await get(page)).body.decode()
-    assert "0001 Partially paid" in html
-    assert 'value="210"' in html  # the next suggested part: half of what is left
+    assert 'id="amount">\u20b1180<' in html  # what is left
+    assert 'value="90"' in html  # the next suggested payment: half of what is left
     await post_form(page, {"outcome": "paid"})
-    html = (await get(page)).body.decode()
-    assert "Back to the merchant" in html
-    assert "https://merchant.example/return" in html
+    for url in (page, page + "/done"):  # a paid order's page is its confirmation
+        html = (await get(url)).body.decode()
+        assert "Payment successful" in html
+        assert "Back to the merchant" in html
+        assert "https://merchant.example/return" in html
+    again = await post_form(page, {"outcome": "paid"})  # a re-sent form pays nothing
+    assert again.status == 400
+    assert "final already" in again.body.decode()
+    assert (await get(f"{sandbox.base_url}/cashier/unknown/done")).status == 404
 
 
 # -- hosting ------------------------------------------------------------------------------

@@ -10,26 +10,34 @@ queries, injects faults on request, and keeps a ledger of what really happened.
 ...     await sandbox.pay(None, request.trade_no)
 ...     attempts = await sandbox.notifications_settled(request.trade_no)
 
-Module map: ``gateway`` (the behaviour), ``app`` (HTTP), ``ledger`` (ground truth),
-``faults``, ``notifier``, ``cashier`` (HTML), ``server`` (serving it), ``codes``.
+Module map (each imports only those before it): ``codes``, ``ledger`` (ground truth),
+``merchants``, ``faults``, ``notifier``, ``gateway`` (the behaviour, no HTTP server),
+``cashier`` (HTML), ``app`` (the aiohttp application), ``server`` (``Sandbox``: serving it),
+``recorder`` (a notify endpoint for tests), ``command`` (the console command).
 """
 
-from .codes import SandboxError
-from .faults import FAULT_HEADER, FaultKind, FaultPolicy
-from .gateway import PayOutcome, Sandbox
+from .codes import GatewayCodes, SandboxError
+from .faults import ALL_KINDS, CLASSIC_KINDS, FAULT_HEADER, FaultKind, FaultPolicy
+from .gateway import Gateway, PayOutcome
 from .ledger import Ledger, NotificationAttempt, Order, RequestRecord
 from .merchants import TEST_MERCHANTS, SandboxMerchant
 from .notifier import NOTIFY_SCHEDULE, notification_fields
-from .server import SandboxThread, check_bind_host, run_sandbox
+from .recorder import NotifyRecorder
+from .server import Sandbox, SandboxThread, ServerLimits, check_bind_host, run_sandbox
 
 __all__ = [
+    "ALL_KINDS",
+    "CLASSIC_KINDS",
     "FAULT_HEADER",
     "NOTIFY_SCHEDULE",
     "TEST_MERCHANTS",
     "FaultKind",
     "FaultPolicy",
+    "Gateway",
+    "GatewayCodes",
     "Ledger",
     "NotificationAttempt",
+    "NotifyRecorder",
     "Order",
     "PayOutcome",
     "RequestRecord",
@@ -37,6 +45,7 @@ __all__ = [
     "SandboxError",
     "SandboxMerchant",
     "SandboxThread",
+    "ServerLimits",
     "check_bind_host",
     "notification_fields",
     "run_sandbox",

@@ -4,9 +4,10 @@ Routes:
 
 - ``POST <profile.checkout_path>`` for every profile (``/v1/vexora/checkout``,
   ``/v1/paypro/paymentLink``, custom ones) and ``POST <profile.query_path>``;
-- ``GET /cashier/{platFormTradeNo}`` (HTML) and ``POST`` to it (the page's buttons);
+- ``GET /cashier/{platFormTradeNo}`` (HTML) and ``POST`` to it (the page's buttons), which
+  redirects (303) to ``GET /cashier/{platFormTradeNo}/done``, the confirmation;
 - ``GET /sandbox`` (what is served), ``GET /sandbox/ledger`` (``?tradeNo=&merchantNo=``),
-  ``POST /sandbox/pay``, ``POST /sandbox/faults``.
+  ``POST /sandbox/pay``, ``POST /sandbox/redeliver``, ``POST /sandbox/faults``.
 
 The gateway endpoints are the hot path of the benchmarks: one dict lookup finds the merchant,
 nothing is logged per request, and faults cost one attribute read when none is configured.
@@ -21,20 +22,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+import attrs
 from aiohttp import web
 
 from ..errors import ValidationError
 from ..wire import HAS_ORJSON, dumps, loads
-from .cashier import render_cashier, render_missing
-from .codes import (
-    ACCEPTED,
-    INVALID_PARAMETER,
-    SYSTEM_ERROR,
-    UNKNOWN_MERCHANT,
-    SandboxError,
-)
+from .cashier import render_cashier, render_confirmation, render_missing
+from .codes import GatewayCodes, SandboxError
 from .faults import FAULT_HEADER, FaultKind
-from .gateway import Reply, Sandbox
+from .gateway import Gateway, Reply
 from .ledger import Operation, RequestRecord, epoch_ms
 
 __all__ = ["CLOSING", "build_app", "parse_fields"]
@@ -70,10 +66,12 @@ def parse_fields(body: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _envelope(code: str, msg: str, data: Mapping[str, Any] | None = None) -> bytes:
+def _envelope(
+    codes: GatewayCodes, code: str, msg: str, data: Mapping[str, Any] | None = None
+) -> bytes:
     return dumps(
-        {"msg": msg, "code": code, "timestamp": epoch_ms(), "success": code == ACCEPTED,
-         "data": data}
+        {"msg": msg, "code": code, "timestamp": epoch_ms(),
+         "success": code == codes.accepted_code, "data": data}
     )
 
 
@@ -97,7 +95,7 @@ def _origin(request: web.Request) -> str:
 
 
 class _Handlers:
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Gateway) -> None:
         self._sandbox = sandbox
         self._ledger = sandbox.ledger
         self._faults = sandbox.faults
@@ -114,17 +112,20 @@ class _Handlers:
         self, request: web.Request, operation: Operation, path: str
     ) -> web.StreamResponse:
         sandbox = self._sandbox
+        codes = sandbox.codes
         fields = parse_fields(await request.read())
         headers = request.headers
         if fields is None:
-            return self._refuse(operation, None, None, INVALID_PARAMETER, _NOT_AN_OBJECT)
+            return self._refuse(operation, None, None, codes.invalid_parameter_code, _NOT_AN_OBJECT)
         raw_trade_no = fields.get("tradeNo")
         trade_no = raw_trade_no if isinstance(raw_trade_no, str) else None
         merchant = sandbox.merchant(headers.get("merchantNo"))
         if merchant is None or path != (
             merchant.checkout_path if operation == "checkout" else merchant.query_path
         ):
-            return self._refuse(operation, None, trade_no, UNKNOWN_MERCHANT, "unknown merchant")
+            return self._refuse(
+                operation, None, trade_no, codes.unknown_merchant_code, codes.unknown_merchant_msg
+            )
         merchant_no = merchant.merchant_no
         if operation == "checkout" and trade_no is not None:
             self._ledger.arrive(merchant_no, trade_no)
@@ -136,7 +137,9 @@ class _Handlers:
                 fault = self._faults.pick(operation, trade_no, header_fault)
             except ValueError as exc:
                 msg = f"invalid parameter: {FAULT_HEADER} ({exc})"
-                return self._refuse(operation, merchant_no, trade_no, INVALID_PARAMETER, msg)
+                return self._refuse(
+                    operation, merchant_no, trade_no, codes.invalid_parameter_code, msg
+                )
             if fault is not None and fault.before_store:
                 self._ledger.record(
                     RequestRecord(operation, merchant_no, trade_no, fault.value, None)
@@ -146,6 +149,8 @@ class _Handlers:
         if operation == "checkout":
             base_url = sandbox.payment_base_url or _origin(request)
             reply = sandbox.checkout(merchant, fields, base_url)
+        elif fault is FaultKind.LAGGING_REPLICA:
+            reply = sandbox.query(merchant, fields, lag=self._faults.replica_lag)
         else:
             reply = sandbox.query(merchant, fields)
         self._ledger.record(
@@ -154,8 +159,8 @@ class _Handlers:
                 fault.value if fault is not None else None,
             )
         )
-        if fault is None:
-            body = _envelope(reply.code, reply.msg, reply.data)
+        if fault is None or fault is FaultKind.LAGGING_REPLICA:
+            body = _envelope(codes, reply.code, reply.msg, reply.data)
             return web.Response(body=body, content_type=_JSON)
         return await self._after_store(fault, request, reply)
 
@@ -164,29 +169,46 @@ class _Handlers:
         code: str, msg: str,
     ) -> web.Response:
         self._ledger.record(RequestRecord(operation, merchant_no, trade_no, "rejected", code))
-        return web.Response(body=_envelope(code, msg), content_type=_JSON)
+        return web.Response(body=_envelope(self._sandbox.codes, code, msg), content_type=_JSON)
+
+    def _throttled(self, status: int) -> web.Response:
+        retry_after = {"Retry-After": str(self._faults.retry_after)}
+        if status == 429:
+            return _html_error(429, "Too Many Requests", retry_after)
+        return _html_error(503, "Service Temporarily Unavailable", retry_after)
+
+    def _coded(self, code: str, msg: str) -> web.Response:
+        return web.Response(body=_envelope(self._sandbox.codes, code, msg), content_type=_JSON)
 
     def _before_store(self, fault: FaultKind) -> web.Response:
-        retry_after = {"Retry-After": str(self._faults.retry_after)}
+        codes = self._sandbox.codes
         if fault is FaultKind.RATE_LIMITED:
-            return _html_error(429, "Too Many Requests", retry_after)
+            return self._throttled(429)
         if fault is FaultKind.UNAVAILABLE:
-            return _html_error(503, "Service Temporarily Unavailable", retry_after)
+            return self._throttled(503)
+        if fault is FaultKind.THROTTLE_CODE:
+            return self._coded(codes.throttled_code, codes.throttled_msg)
         return _html_error(500, "Internal Server Error")
 
     async def _after_store(
         self, fault: FaultKind, request: web.Request, reply: Reply
     ) -> web.StreamResponse:
+        codes = self._sandbox.codes
         if fault is FaultKind.SERVER_ERROR_AFTER_STORE:
             return _html_error(502, "Bad Gateway")
+        if fault is FaultKind.RATE_LIMITED_AFTER_STORE:
+            return self._throttled(429)
+        if fault is FaultKind.UNAVAILABLE_AFTER_STORE:
+            return self._throttled(503)
         if fault is FaultKind.SYSTEM_ERROR_AFTER_STORE:
-            body = _envelope(SYSTEM_ERROR, "system exception")
-            return web.Response(body=body, content_type=_JSON)
+            return self._coded(codes.system_error_code, codes.system_error_msg)
+        if fault is FaultKind.UNKNOWN_CODE_AFTER_STORE:
+            return self._coded(codes.unknown_code, codes.unknown_msg)
         if fault is FaultKind.DROP_AFTER_STORE:
             if request.transport is not None:
                 request.transport.abort()  # no answer at all; aiohttp skips writing it
             return web.Response()
-        body = _envelope(reply.code, reply.msg, reply.data)
+        body = _envelope(codes, reply.code, reply.msg, reply.data)
         if fault is FaultKind.MALFORMED_AFTER_STORE:
             return web.Response(body=body[: len(body) // 2], content_type=_JSON)
         # DELAY_AFTER_STORE: the real answer, once the client has given up waiting.
@@ -199,30 +221,40 @@ class _Handlers:
     async def cashier_page(self, request: web.Request) -> web.Response:
         order = self._ledger.by_platform_trade_no(request.match_info["platform_trade_no"])
         if order is None:
-            return web.Response(text=render_missing(), status=404, content_type="text/html")
+            return _page(render_missing(), 404)
         merchant = self._sandbox.merchants[order.merchant_no]
-        return web.Response(text=render_cashier(order, merchant), content_type="text/html")
+        return _page(render_cashier(order, merchant))
+
+    async def cashier_done(self, request: web.Request) -> web.Response:
+        order = self._ledger.by_platform_trade_no(request.match_info["platform_trade_no"])
+        if order is None:
+            return _page(render_missing(), 404)
+        merchant = self._sandbox.merchants[order.merchant_no]
+        return _page(render_confirmation(order, merchant))
 
     async def cashier_pay(self, request: web.Request) -> web.Response:
         order = self._ledger.by_platform_trade_no(request.match_info["platform_trade_no"])
         if order is None:
-            return web.Response(text=render_missing(), status=404, content_type="text/html")
+            return _page(render_missing(), 404)
         form = await request.post()
         outcome = form.get("outcome")
-        amount = form.get("amount") if outcome == "partial" else None
+        entered = form.get("amount") if outcome == "partial" else None
         try:
+            total = None
+            if isinstance(entered, str) and entered.strip():
+                # The page asks for this payment; the ledger keeps the total paid.
+                total = order.paid_amount + _payment_amount(entered)
             self._sandbox.apply_payment(
                 order.merchant_no,
                 order.trade_no,
                 outcome if isinstance(outcome, str) else "",
-                amount if isinstance(amount, str) and amount.strip() else None,
+                None if total is None else format(total, "f"),
             )
         except SandboxError as exc:
             merchant = self._sandbox.merchants[order.merchant_no]
-            page = render_cashier(order, merchant, error=str(exc))
-            return web.Response(text=page, status=400, content_type="text/html")
-        # Post/redirect/get: reloading the result page does not pay twice.
-        raise web.HTTPSeeOther(location=request.rel_url.path)
+            return _page(render_cashier(order, merchant, error=str(exc)), 400)
+        # Post/redirect/get: reloading the confirmation shows it again, it does not pay twice.
+        raise web.HTTPSeeOther(location=f"{request.rel_url.path.rstrip('/')}/done")
 
     # -- control API ----------------------------------------------------------------------
 
@@ -273,6 +305,20 @@ class _Handlers:
             return _json({"error": str(exc)}, status)
         return _json({"order": order.to_dict()})
 
+    async def redeliver(self, request: web.Request) -> web.Response:
+        body = parse_fields(await request.read())
+        if body is None or not isinstance(body.get("tradeNo"), str):
+            return _json({"error": "send a JSON object with tradeNo"}, 400)
+        merchant_no = body.get("merchantNo")
+        try:
+            order = self._sandbox.redeliver(
+                body["tradeNo"], merchant_no if isinstance(merchant_no, str) else None
+            )
+        except SandboxError as exc:
+            status = 404 if str(exc).startswith("no order") else 400
+            return _json({"error": str(exc)}, status)
+        return _json({"order": order.to_dict()})
+
     async def faults(self, request: web.Request) -> web.Response:
         body = parse_fields(await request.read())
         if body is None:
@@ -283,6 +329,10 @@ class _Handlers:
                 policy.delay = float(body["delay"])
             if "retryAfter" in body:
                 policy.retry_after = int(body["retryAfter"])
+            if "replicaLag" in body:
+                policy.replica_lag = float(body["replicaLag"])
+            if isinstance(body.get("codes"), dict):  # {"duplicate_code": "9101", ...}
+                self._sandbox.codes = attrs.evolve(self._sandbox.codes, **body["codes"])
             if body.get("clear"):
                 policy.clear(body.get("tradeNo"))
             elif "rate" in body:
@@ -302,17 +352,65 @@ class _Handlers:
                 )
         except (KeyError, TypeError, ValueError, ValidationError) as exc:
             return _json({"error": f"{type(exc).__name__}: {exc}"}, 400)
-        return _json(policy.describe())
+        return _json({**policy.describe(), "codes": attrs.asdict(self._sandbox.codes)})
 
 
 async def _on_startup(app: web.Application) -> None:
     app[CLOSING] = asyncio.Event()
 
 
-def build_app(sandbox: Sandbox) -> web.Application:
+def _payment_amount(text: str) -> Decimal:
+    """A positive amount typed by the payer (``12.50``; thousands separators refused)."""
+    try:
+        value = Decimal(text.strip())
+    except ArithmeticError:
+        value = Decimal(0)
+    if not value.is_finite() or value <= 0 or len(text) > 40:
+        raise SandboxError("enter the amount to pay now, e.g. 5.25")
+    return value
+
+
+def _page(html: str, status: int = 200) -> web.Response:
+    # The page embeds no third-party content and runs no script: say so to the browser.
+    headers = {
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "no-referrer",
+    }
+    return web.Response(text=html, status=status, content_type="text/html", headers=headers)
+
+
+def _body_deadline(seconds: float) -> Any:
+    """A middleware that reads the whole body within ``seconds`` (the handlers then get it
+    from aiohttp's cache), or answers 408 and closes: a client cannot hold a request open by
+    sending its body byte by byte."""
+
+    @web.middleware
+    async def read_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.body_exists:
+            try:
+                async with asyncio.timeout(seconds):
+                    await request.read()
+            except TimeoutError:
+                response = web.Response(status=408, text="request body timeout")
+                response.force_close()
+                # Sent and closed now: aiohttp would otherwise linger to drain the body.
+                await response.prepare(request)
+                await response.write_eof()
+                if request.transport is not None:
+                    request.transport.close()
+                return response
+        return await handler(request)
+
+    return read_in_time
+
+
+def build_app(sandbox: Gateway, *, body_timeout: float | None = None) -> web.Application:
     """The application for ``sandbox``; the paths of every profile it knows are routed."""
+    middlewares = [_body_deadline(body_timeout)] if body_timeout is not None else []
     # Checkout bodies are well under 4 KiB; a small cap keeps junk cheap to refuse.
-    app = web.Application(client_max_size=256 * 1024)
+    app = web.Application(client_max_size=256 * 1024, middlewares=middlewares)
     handlers = _Handlers(sandbox)
     routed: set[str] = set()
     for profile in sandbox.profiles():
@@ -326,10 +424,13 @@ def build_app(sandbox: Sandbox) -> web.Application:
                 app.router.add_post(path, handlers.gateway(operation, path))
     app.router.add_get("/cashier/{platform_trade_no}", handlers.cashier_page)
     app.router.add_post("/cashier/{platform_trade_no}", handlers.cashier_pay)
+    app.router.add_get("/cashier/{platform_trade_no}/done", handlers.cashier_done)
     app.router.add_get("/sandbox", handlers.info)
     app.router.add_get("/sandbox/ledger", handlers.ledger)
     app.router.add_post("/sandbox/pay", handlers.pay)
+    app.router.add_post("/sandbox/redeliver", handlers.redeliver)
     app.router.add_post("/sandbox/faults", handlers.faults)
+    sandbox.routed()
 
     async def on_shutdown(app: web.Application) -> None:
         app[CLOSING].set()

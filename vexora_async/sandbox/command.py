@@ -1,26 +1,80 @@
-"""``vexora-async sandbox``: serve the sandbox gateway until interrupted."""
+"""``vexora-async sandbox``: serve the sandbox gateway until interrupted; ``sandbox pay`` and
+``sandbox redeliver`` act on a running one (like the stripe CLI's ``trigger``).
+
+Exit codes are the CLI's (``commands/common.py``): 0 done, 1 the sandbox refused the action
+(unknown order, final already...), 4 a configuration problem (a bad option, a port in use, a
+sandbox URL that does not answer).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import json
+import os
 import signal
-import sys
+from typing import Any
 
+import aiohttp
+
+from ..commands.common import EXIT_CONFIG, EXIT_FAILED_ROWS, EXIT_OK, fail
 from ..errors import ConfigurationError
+from ..hosts import is_loopback_url
 from .merchants import SandboxMerchant, parse_merchant
 from .server import check_bind_host, run_sandbox
 
 NAME = "sandbox"
-HELP = "run the sandbox gateway on this machine until interrupted"
+HELP = "run the sandbox gateway on this machine until interrupted; or pay/redeliver on it"
 
 DEFAULT_MERCHANT = "0000000001:TESTSECRET:IDR"
+DEFAULT_PORT = 8080
+URL_ENV = "VEXORA_SANDBOX_URL"
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
+    _configure_serve(parser)
+    actions = parser.add_subparsers(
+        title="actions on a running sandbox", dest="action", metavar="ACTION"
+    )
+    pay = actions.add_parser(
+        "pay", help="pay an order as its payer would at the cashier (notifies the merchant)",
+        description="Pay, partly pay or fail an order on a running sandbox; the sandbox then "
+        "sends the signed notification to the order's notifyUrl.",
+    )
+    pay.add_argument("trade_no", metavar="TRADE_NO", help="the merchant's tradeNo")
+    pay.add_argument(
+        "--outcome", choices=("paid", "partial", "failed"), default="paid",
+        help="paid (default), partial (half of what is left unless --amount) or failed",
+    )
+    pay.add_argument("--amount", help="for --outcome partial: the total paid after it")
+    _target(pay)
+    redeliver = actions.add_parser(
+        "redeliver", help="send the order's latest notification again",
+        description="Send an order's current state to its notifyUrl again, freshly signed, "
+        "as the gateway does now and then (your endpoint must process it only once).",
+    )
+    redeliver.add_argument("trade_no", metavar="TRADE_NO", help="the merchant's tradeNo")
+    _target(redeliver)
+
+
+def _target(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--url", default=None,
+        help=f"the running sandbox (${URL_ENV}, else {DEFAULT_URL}: what "
+        "`vexora-async sandbox` serves)",
+    )
+    parser.add_argument(
+        "--merchant-no", default=None, help="the order's merchant, when several have TRADE_NO"
+    )
+
+
+def _configure_serve(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="port, 0 for any free one (8080)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help="port, 0 for any free one (8080)"
+    )
     parser.add_argument(
         "--merchant",
         action="append",
@@ -48,6 +102,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    action = getattr(args, "action", None)
+    if action is not None:
+        return _act(args, action)
     try:
         check_bind_host(args.host, args.allow_external)
         specs = args.merchant or [DEFAULT_MERCHANT]
@@ -55,16 +112,63 @@ def run(args: argparse.Namespace) -> int:
         if not args.time_factor > 0:
             raise ConfigurationError("--time-factor must be greater than 0")
     except ConfigurationError as exc:
-        print(f"vexora-async sandbox: error: {exc}", file=sys.stderr)
-        return 2
+        return fail(f"sandbox: error: {exc}", EXIT_CONFIG)
     try:
         asyncio.run(_serve(args, merchants, default=not args.merchant))
     except KeyboardInterrupt:  # Ctrl+C where signal handlers cannot be installed
         pass
     except OSError as exc:  # the port is taken, the address does not exist, ...
-        print(f"vexora-async sandbox: error: cannot serve: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    return 0
+        return fail(f"sandbox: error: cannot serve: {exc.strerror or exc}", EXIT_CONFIG)
+    return EXIT_OK
+
+
+def _act(args: argparse.Namespace, action: str) -> int:
+    """``pay`` or ``redeliver`` through the running sandbox's control API."""
+    base = (args.url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        return fail(f"sandbox {action}: error: --url must be an http(s) URL", EXIT_CONFIG)
+    body: dict[str, Any] = {"tradeNo": args.trade_no}
+    if args.merchant_no:
+        body["merchantNo"] = args.merchant_no
+    if action == "pay":
+        body["outcome"] = args.outcome
+        if args.amount is not None:
+            body["amount"] = args.amount
+    try:
+        status, answer = asyncio.run(_post(f"{base}/sandbox/{action}", body))
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        hint = "" if is_loopback_url(base) else " (is it a sandbox?)"
+        return fail(
+            f"sandbox {action}: error: no sandbox answered at {base}{hint}: "
+            f"{type(exc).__name__}; start one with `vexora-async sandbox` or pass --url",
+            EXIT_CONFIG,
+        )
+    order = answer.get("order") if isinstance(answer, dict) else None
+    if status != 200 or not isinstance(order, dict):
+        error = answer.get("error") if isinstance(answer, dict) else None
+        return fail(f"sandbox {action}: {error or f'HTTP {status}'}", EXIT_FAILED_ROWS)
+    done = "paid" if action == "pay" else "notification sent again"
+    print(
+        f"{done}: tradeNo {order.get('tradeNo')} (merchant {order.get('merchantNo')}), "
+        f"status {order.get('status')}, paid {order.get('paidAmount')} of {order.get('amount')}",
+        flush=True,
+    )
+    return EXIT_OK
+
+
+async def _post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
+    timeout = aiohttp.ClientTimeout(total=30)
+    # trust_env off: a proxy from the environment must not carry this off the machine.
+    async with (
+        aiohttp.ClientSession(timeout=timeout, trust_env=False) as session,
+        session.post(url, data=json.dumps(body), allow_redirects=False,
+                     headers={"Content-Type": "application/json"}) as response,
+    ):
+        text = await response.text()
+        try:
+            return response.status, json.loads(text)
+        except ValueError:
+            return response.status, None
 
 
 async def _serve(args: argparse.Namespace, merchants: list[SandboxMerchant], default: bool) -> None:
@@ -94,6 +198,7 @@ async def _serve(args: argparse.Namespace, merchants: list[SandboxMerchant], def
         lines += [
             f"  cashier pages {base}/cashier/<platFormTradeNo>",
             f"  ledger {base}/sandbox/ledger, pay API POST {base}/sandbox/pay",
+            f"  from a shell: vexora-async sandbox pay TRADE_NO --url {base}",
             "Press Ctrl+C to stop.",
         ]
         print("\n".join(lines), flush=True)

@@ -1,7 +1,9 @@
-"""``Sandbox``: the gateway's behaviour without HTTP: merchants, checkout, query, payments.
+"""``Gateway``: the gateway's behaviour without HTTP: merchants, checkout, query, payments.
 
 The HTTP layer (``app.py``) parses requests, applies faults and writes the answers this module
-decides. Everything here runs on the sandbox's event loop.
+decides; ``server.py`` serves it (``Sandbox`` is a ``Gateway`` that can build its app and
+clients). This module imports neither aiohttp's server nor the client. Everything here runs
+on the sandbox's event loop.
 """
 
 from __future__ import annotations
@@ -16,34 +18,27 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 import attrs
-from aiohttp import web
 
-from ..client import VexoraClient
 from ..errors import ConfigurationError, ValidationError, Violation
 from ..models import Money, to_money
 from ..regions import RegionProfile, registry
 from ..signing import verify
 from ..wire import wire_name
 from .codes import (
-    ACCEPTED,
-    DUPLICATE,
-    INVALID_PARAMETER,
-    NOT_FOUND,
-    SIGN_ERROR,
     STATUS_FAILED,
     STATUS_MESSAGES,
     STATUS_PAID,
     STATUS_PARTIAL,
     STATUS_PROCESSING,
-    SYSTEM_ERROR,
+    GatewayCodes,
     SandboxError,
 )
 from .faults import FaultPolicy
-from .ledger import Ledger, NotificationAttempt, Order, money_text
+from .ledger import Ledger, NotificationAttempt, Order, default_partial_amount, epoch_ms, money_text
 from .merchants import SandboxMerchant
 from .notifier import NOTIFY_SCHEDULE, Notifier
 
-__all__ = ["PayOutcome", "Reply", "Sandbox", "invalid_message"]
+__all__ = ["Gateway", "PayOutcome", "Reply", "invalid_message", "paths_of"]
 
 PayOutcome = Literal["paid", "partial", "failed"]
 
@@ -59,9 +54,6 @@ class Reply:
     msg: str
     data: dict[str, Any] | None
     outcome: str
-
-
-_SIGN_ERROR = Reply(SIGN_ERROR, "sign error", None, "rejected")
 
 
 def invalid_message(violations: Iterable[Violation]) -> str:
@@ -100,11 +92,13 @@ def _amount_type_violations(value: object, as_number: bool) -> list[Violation]:
     return []
 
 
-class Sandbox:
-    """A fake Vexora/Paypro gateway: give it merchants, serve ``app()`` (see ``run_sandbox``).
+class Gateway:
+    """The fake Vexora/Paypro gateway's behaviour; ``Sandbox`` (``server.py``) serves it.
 
     ``time_factor`` scales the notification retry schedule (0.001 runs it in milliseconds).
     Notifications go only to loopback hosts unless ``allow_external_notify`` is set.
+    ``codes`` are the answers' codes and messages (``GatewayCodes``: a duplicate ``tradeNo``
+    answers ``8000`` unless told otherwise).
     """
 
     def __init__(
@@ -117,9 +111,11 @@ class Sandbox:
         notify_schedule: Iterable[float] = NOTIFY_SCHEDULE,
         log_size: int = 10_000,
         faults: FaultPolicy | None = None,
+        codes: GatewayCodes | None = None,
     ) -> None:
         if not time_factor > 0:
             raise ConfigurationError("time_factor must be greater than 0")
+        self.codes = codes or GatewayCodes()
         self.time_factor = time_factor
         self.allow_external_notify = allow_external_notify
         self.ledger = Ledger(log_size=log_size)
@@ -168,26 +164,12 @@ class Sandbox:
             raise SandboxError(f"no merchant numbered or with a profile named {key!r}")
         return merchant
 
-    def client(self, merchant: str = "IDR", **options: Any) -> VexoraClient:
-        """A ``VexoraClient`` for one of the merchants (by number or profile name), pointed at
-        this sandbox. ``options`` go to ``VexoraClient`` (``timeouts``, ``middlewares``...)."""
-        if self.base_url is None:
-            raise SandboxError("the sandbox is not serving yet")
-        account = self.find_merchant(merchant)
-        return VexoraClient(
-            merchant_no=account.merchant_no,
-            secret=account.secret,
-            region=account.profile,
-            base_url=self.base_url,
-            **options,
-        )
-
     def add_merchant(self, merchant: SandboxMerchant) -> SandboxMerchant:
         """Add a merchant; while serving, only one whose paths are already routed."""
         known = self._merchants.get(merchant.merchant_no)
         if known is not None and known != merchant:
             raise ConfigurationError(f"merchant {merchant.merchant_no} is already configured")
-        if self._served_paths is not None and not _paths(merchant.profile) <= self._served_paths:
+        if self._served_paths is not None and not paths_of(merchant.profile) <= self._served_paths:
             raise ConfigurationError(
                 f"profile {merchant.profile.name} uses paths the running sandbox does not serve;"
                 " add the merchant before starting it"
@@ -201,13 +183,11 @@ class Sandbox:
         found.update((m.profile.name.upper(), m.profile) for m in self._merchants.values())
         return list(found.values())
 
-    def app(self) -> web.Application:
-        """A new aiohttp application serving this sandbox."""
-        from .app import build_app  # app imports this module
-
-        app = build_app(self)
-        self._served_paths = frozenset(p for prof in self.profiles() for p in _paths(prof))
-        return app
+    def routed(self) -> frozenset[str]:
+        """The gateway paths an app serves (every profile's); merchants added later must use
+        these. Called by the app when it is built."""
+        self._served_paths = frozenset(p for prof in self.profiles() for p in paths_of(prof))
+        return self._served_paths
 
     # -- gateway operations ---------------------------------------------------------------
 
@@ -215,8 +195,9 @@ class Sandbox:
         self, merchant: SandboxMerchant, fields: Mapping[str, Any], base_url: str
     ) -> Reply:
         """Check a checkout request like the gateway and store the order (SPEC §3-§5)."""
+        codes = self.codes
         if not verify(fields, merchant.secret):
-            return _SIGN_ERROR
+            return Reply(codes.sign_error_code, codes.sign_error_msg, None, "rejected")
         profile = merchant.profile
         violations = _timestamp_violations(fields.get("timestamp"), profile.timestamp_as_number)
         violations += _amount_type_violations(fields.get("amount"), profile.amount.as_number)
@@ -227,12 +208,13 @@ class Sandbox:
             violations += exc.violations
             wire = {}
         except Exception:  # a custom profile's check failed: the gateway's own fault
-            return Reply(SYSTEM_ERROR, "system exception", None, "rejected")
+            return Reply(codes.system_error_code, codes.system_error_msg, None, "rejected")
         trade_no = wire.get("tradeNo")
         if not violations and not isinstance(trade_no, str):
             violations.append(Violation("trade_no", "required"))
         if violations:
-            return Reply(INVALID_PARAMETER, invalid_message(violations), None, "rejected")
+            msg = invalid_message(violations)
+            return Reply(codes.invalid_parameter_code, msg, None, "rejected")
         assert isinstance(trade_no, str)
         order = Order(
             merchant.merchant_no,
@@ -247,14 +229,18 @@ class Sandbox:
             remark=wire.get("remark"),
         )
         if not self.ledger.store(order):
-            msg = "duplicate tradeNo: the order already exists"
-            return Reply(DUPLICATE, msg, None, "duplicate")
-        return Reply(ACCEPTED, "success", _link_data(merchant, order, base_url), "stored")
+            return Reply(codes.duplicate_code, codes.duplicate_msg, None, "duplicate")
+        data = _link_data(merchant, order, base_url)
+        return Reply(codes.accepted_code, codes.accepted_msg, data, "stored")
 
-    def query(self, merchant: SandboxMerchant, fields: Mapping[str, Any]) -> Reply:
-        """Answer ``queryPayInResult`` from the ledger (SPEC §6)."""
+    def query(
+        self, merchant: SandboxMerchant, fields: Mapping[str, Any], *, lag: float = 0.0
+    ) -> Reply:
+        """Answer ``queryPayInResult`` from the ledger (SPEC §6); with ``lag`` (seconds), from
+        a replica that far behind: an order committed more recently is not found."""
+        codes = self.codes
         if not verify(fields, merchant.secret):
-            return _SIGN_ERROR
+            return Reply(codes.sign_error_code, codes.sign_error_msg, None, "rejected")
         violations = _timestamp_violations(
             fields.get("timestamp"), merchant.profile.timestamp_as_number
         )
@@ -262,12 +248,13 @@ class Sandbox:
         if not isinstance(trade_no, str) or not trade_no:
             violations.append(Violation("trade_no", "required"))
         if violations:
-            return Reply(INVALID_PARAMETER, invalid_message(violations), None, "rejected")
+            msg = invalid_message(violations)
+            return Reply(codes.invalid_parameter_code, msg, None, "rejected")
         assert isinstance(trade_no, str)
         order = self.ledger.order(trade_no, merchant.merchant_no)
-        if order is None:
-            return Reply(NOT_FOUND, "order not found", None, "not_found")
-        return Reply(ACCEPTED, "success", _query_data(order), "found")
+        if order is None or (lag > 0 and order.created_ms > epoch_ms() - lag * 1000):
+            return Reply(codes.not_found_code, codes.not_found_msg, None, "not_found")
+        return Reply(codes.accepted_code, codes.accepted_msg, _query_data(order), "found")
 
     def _shared(self, url: str | None) -> str | None:
         if url is None:
@@ -342,10 +329,11 @@ class Sandbox:
         await self.notifier.aclose()
 
     def __repr__(self) -> str:
-        return f"Sandbox(merchants={sorted(self._merchants)!r}, base_url={self.base_url!r})"
+        name = type(self).__name__
+        return f"{name}(merchants={sorted(self._merchants)!r}, base_url={self.base_url!r})"
 
 
-def _paths(profile: RegionProfile) -> frozenset[str]:
+def paths_of(profile: RegionProfile) -> frozenset[str]:
     return frozenset((profile.checkout_path, profile.query_path))
 
 
@@ -391,14 +379,6 @@ def _query_data(order: Order) -> dict[str, Any]:
         "wayCode": order.way_code,
         "remark": order.remark,
     }
-
-
-def default_partial_amount(order: Order, decimals: int) -> Decimal:
-    """Half of what is still unpaid, rounded down to the currency's smallest unit."""
-    unit = Decimal(1).scaleb(-decimals)
-    return (order.paid_amount + (order.amount - order.paid_amount) / 2).quantize(
-        unit, rounding=ROUND_DOWN
-    )
 
 
 def _payment(

@@ -14,14 +14,23 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from typing import Any, Literal
 
 import attrs
 
 from .codes import STATUS_PROCESSING, SandboxError
 
-__all__ = ["Ledger", "NotificationAttempt", "Operation", "Order", "RequestRecord", "epoch_ms"]
+__all__ = [
+    "Ledger",
+    "NotificationAttempt",
+    "Operation",
+    "Order",
+    "RequestRecord",
+    "default_partial_amount",
+    "epoch_ms",
+    "money_text",
+]
 
 Operation = Literal["checkout", "query"]
 
@@ -105,6 +114,14 @@ class Order:
             "checkoutRequests": self.checkout_requests,
             "notifications": len(self.notifications or ()),
         }
+
+
+def default_partial_amount(order: Order, decimals: int) -> Decimal:
+    """Half of what is still unpaid, rounded down to the currency's smallest unit."""
+    unit = Decimal(1).scaleb(-decimals)
+    return (order.paid_amount + (order.amount - order.paid_amount) / 2).quantize(
+        unit, rounding=ROUND_DOWN
+    )
 
 
 @attrs.frozen(slots=True)

@@ -1,9 +1,16 @@
-"""Serving a ``Sandbox`` on this machine: in the running loop, or in a thread of its own.
+"""Serving the sandbox on this machine: in the running loop, or in a thread of its own.
 
-``run_sandbox`` is for async code. ``SandboxThread`` runs its own event loop in a background
-thread, so sync code and any test's event loop can use it alike (the pytest fixture does).
-Both bind to 127.0.0.1 unless told otherwise, and refuse a non-loopback interface unless
-``allow_external=True``.
+``Sandbox`` is the ``Gateway`` (behaviour) plus what serving needs: its aiohttp application
+and clients pointed at it. ``run_sandbox`` is for async code. ``SandboxThread`` runs its own
+event loop in a background thread, so sync code and any test's event loop can use it alike
+(the pytest fixture does). Both bind to 127.0.0.1 unless told otherwise, and refuse a
+non-loopback interface unless ``allow_external=True``.
+
+Like a real gateway's front server, the sandbox does not let clients hold connections
+forever (``ServerLimits``): an idle connection, or one that has not finished sending its
+request head, is closed after ``idle_timeout``; a request body not received within
+``body_timeout`` is answered 408 and the connection closed; beyond ``max_connections`` open
+connections, new ones are closed at once.
 """
 
 from __future__ import annotations
@@ -18,23 +25,127 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, TypeVar
 
+import attrs
 from aiohttp import web
 
 from ..client import VexoraClient
 from ..errors import ConfigurationError
 from ..hosts import is_loopback_host, url_host
+from .app import build_app
+from .codes import SandboxError
 from .faults import FaultPolicy
-from .gateway import PayOutcome, Sandbox
+from .gateway import Gateway, PayOutcome
 from .ledger import Ledger, NotificationAttempt, Order
 from .merchants import TEST_MERCHANTS, SandboxMerchant
 
-__all__ = ["SandboxThread", "check_bind_host", "run_sandbox"]
+__all__ = ["Sandbox", "SandboxThread", "ServerLimits", "check_bind_host", "run_sandbox"]
 
 logger = logging.getLogger("vexora_async.sandbox")
 
 T = TypeVar("T")
 
 _UNSPECIFIED = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
+
+
+class Sandbox(Gateway):
+    """A fake Vexora/Paypro gateway: give it merchants, serve ``app()`` (see ``run_sandbox``).
+
+    Takes ``Gateway``'s options: ``time_factor``, ``allow_external_notify``,
+    ``notify_timeout``, ``notify_schedule``, ``log_size``, ``faults`` (``FaultPolicy``) and
+    ``codes`` (``GatewayCodes``).
+    """
+
+    def app(self, *, body_timeout: float | None = None) -> web.Application:
+        """A new aiohttp application serving this sandbox (``body_timeout``: seconds to
+        receive a request's body, unlimited when ``None``)."""
+        return build_app(self, body_timeout=body_timeout)
+
+    def client(self, merchant: str = "IDR", **options: Any) -> VexoraClient:
+        """A ``VexoraClient`` for one of the merchants (by number or profile name), pointed at
+        this sandbox. ``options`` go to ``VexoraClient`` (``timeouts``, ``middlewares``...)."""
+        if self.base_url is None:
+            raise SandboxError("the sandbox is not serving yet")
+        account = self.find_merchant(merchant)
+        return VexoraClient(
+            merchant_no=account.merchant_no,
+            secret=account.secret,
+            region=account.profile,
+            base_url=self.base_url,
+            **options,
+        )
+
+
+def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
+        raise ConfigurationError(f"{attribute.name} must be a finite number greater than 0")
+
+
+@attrs.frozen
+class ServerLimits:
+    """How long a client may hold a connection, and how many it may open.
+
+    ``idle_timeout``: seconds a connection may stay without a complete request head, from its
+    opening or from the end of the last answer (aiohttp's ``keepalive_timeout``; longer than
+    the SDK's pooled-connection lifetime, so a pooled connection is not cut under a request).
+    ``body_timeout``: seconds to receive a request's body once its head arrived.
+    ``max_connections``: open connections at most; a new one beyond is closed unanswered.
+    """
+
+    idle_timeout: float = attrs.field(default=30.0, validator=_positive)
+    body_timeout: float = attrs.field(default=30.0, validator=_positive)
+    max_connections: int = attrs.field(default=4096, validator=_positive)
+
+
+class _Gate:
+    """Counts open connections and closes those beyond the cap, in front of aiohttp's own
+    protocol (``AppRunner.server``, a public protocol factory) to which it hands the rest."""
+
+    def __init__(self, factory: web.Server, limit: int) -> None:
+        self._factory = factory
+        self._limit = limit
+        self.open = 0
+        self.refused = 0
+
+    def __call__(self) -> asyncio.Protocol:
+        return _GatedProtocol(self)
+
+
+class _GatedProtocol(asyncio.Protocol):
+    __slots__ = ("_gate", "_inner")
+
+    def __init__(self, gate: _Gate) -> None:
+        self._gate = gate
+        self._inner: asyncio.Protocol | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        gate = self._gate
+        if gate.open >= gate._limit:
+            gate.refused += 1
+            transport.abort()  # type: ignore[attr-defined]
+            return
+        gate.open += 1
+        self._inner = gate._factory()
+        self._inner.connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._inner is not None:
+            self._gate.open -= 1
+            self._inner.connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._inner is not None:
+            self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received() if self._inner is not None else None
+
+    def pause_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.resume_writing()
 
 
 def check_bind_host(host: str, allow_external: bool) -> None:
@@ -52,6 +163,8 @@ def _make_sandbox(
     time_factor: float,
     allow_external_notify: bool,
 ) -> Sandbox:
+    if sandbox is not None and not isinstance(sandbox, Sandbox):
+        raise ConfigurationError("sandbox must be a vexora_async.sandbox.Sandbox")
     if sandbox is None:
         return Sandbox(
             TEST_MERCHANTS if merchants is None else merchants,
@@ -74,30 +187,47 @@ async def run_sandbox(
     allow_external_notify: bool = False,
     sandbox: Sandbox | None = None,
     backlog: int = 1024,
+    limits: ServerLimits | None = None,
 ) -> AsyncIterator[Sandbox]:
     """Serve a sandbox in the running loop until the block ends; yields it with ``base_url``.
 
     ``merchants`` defaults to ``TEST_MERCHANTS`` (one per built-in profile). Port 0 picks a
-    free port. Pass a ``Sandbox`` you built yourself for the less common options.
+    free port. Pass a ``Sandbox`` you built yourself for the less common options, and
+    ``ServerLimits`` to change the connection timeouts and cap.
     """
     check_bind_host(host, allow_external)
     served = _make_sandbox(sandbox, merchants, time_factor, allow_external_notify)
+    limits = limits or ServerLimits()
     name = host.strip("[]")
     bind = "127.0.0.1" if name.lower() == "localhost" else name
     # A short shutdown: held answers (the delay fault) are released when it starts.
-    runner = web.AppRunner(served.app(), access_log=None, shutdown_timeout=2.0)
+    runner = web.AppRunner(
+        served.app(body_timeout=limits.body_timeout),
+        access_log=None,
+        shutdown_timeout=2.0,
+        keepalive_timeout=limits.idle_timeout,
+    )
     await runner.setup()
+    server: asyncio.Server | None = None
     try:
-        site = web.TCPSite(runner, bind or None, port, backlog=backlog)
-        await site.start()
-        bound_port = runner.addresses[0][1]
+        assert runner.server is not None
+        gate = _Gate(runner.server, limits.max_connections)
+        # Our own listening socket (not TCPSite): the gate must see every connection first.
+        server = await asyncio.get_running_loop().create_server(
+            gate, bind or None, port, backlog=backlog
+        )
+        bound_port = server.sockets[0].getsockname()[1]
         local = _UNSPECIFIED.get(bind, bind)
         served.base_url = f"http://{url_host(local, bound_port)}"
         served.payment_base_url = None if bind in _UNSPECIFIED else served.base_url
         yield served
     finally:
         served.base_url = served.payment_base_url = None
+        if server is not None:
+            server.close()  # stop accepting; the runner closes the open connections
         await runner.cleanup()
+        if server is not None:
+            await server.wait_closed()
 
 
 class SandboxThread:
@@ -123,9 +253,11 @@ class SandboxThread:
         allow_external_notify: bool = False,
         sandbox: Sandbox | None = None,
         startup_timeout: float = 10.0,
+        limits: ServerLimits | None = None,
     ) -> None:
         check_bind_host(host, allow_external)
         self.sandbox = _make_sandbox(sandbox, merchants, time_factor, allow_external_notify)
+        self._limits = limits
         self._host = host
         self._port = port
         self._allow_external = allow_external
@@ -189,6 +321,7 @@ class SandboxThread:
                 port=self._port,
                 allow_external=self._allow_external,
                 sandbox=self.sandbox,
+                limits=self._limits,
             ):
                 self._ready.set()
                 await self._stopping.wait()
