@@ -2,13 +2,17 @@
 
     python -m benchmarks.soak --orders 10000 --fault-rate 0.3
 
-The embedded sandbox runs on loopback and fails a share of checkout *and* query requests
-with every fault kind (5xx before/after storing, dropped connections, answers delayed past
-the client's timeout, malformed bodies, code 5000, 429/503 with Retry-After). Afterwards
-every order's reported outcome is compared with what the sandbox really stored:
+The embedded sandbox runs on loopback and behaves worse than a gateway should: it fails a
+share of checkout *and* query requests with every fault kind (5xx before/after storing,
+dropped connections, answers delayed past the client's timeout, malformed bodies, code
+5000, 429/503 before storing *and* after committing, a throttle code, an undocumented code
+after storing, queries read from a replica that lags), and answers a duplicate ``tradeNo``
+with a code and wording the SDK was never told about. A share of the orders is refused by
+the gateway for real (a middleware breaks their amount after validation). Afterwards every
+order's reported outcome is compared with what the sandbox really stored:
 
 - lies: reported "not created" (rejected, invalid, not sent) but stored, or reported
-  created (a link, or ``OrderExists``) but absent;
+  created (a link, or ``OrderExists``) but absent, or a link that is not the stored one;
 - duplicates: stored orders that do not map one-to-one onto an input;
 - missing: inputs without exactly one result.
 
@@ -22,14 +26,36 @@ import asyncio
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 
-from vexora_async import CheckoutRequest, RetryPolicy
+from vexora_async import ApiCall, CheckoutRequest, Envelope, Next, RetryPolicy
 from vexora_async.batch import BatchOutcome, BatchResult
-from vexora_async.sandbox import TEST_MERCHANTS, FaultKind, Order, Sandbox, run_sandbox
+from vexora_async.sandbox import (
+    TEST_MERCHANTS,
+    FaultKind,
+    FaultPolicy,
+    GatewayCodes,
+    Order,
+    Sandbox,
+    run_sandbox,
+)
+from vexora_async.sandbox.faults import ALL_KINDS, CLASSIC_KINDS
 
 NOT_CREATED = {BatchOutcome.REJECTED, BatchOutcome.INVALID, BatchOutcome.NOT_SENT}
 CREATED = {BatchOutcome.CREATED, BatchOutcome.EXISTS}
+
+
+def refused_by_the_gateway(share: float) -> Callable[[ApiCall, Next], Awaitable[Envelope]]:
+    """A middleware (before signing) that breaks the amount of a share of the orders after
+    validation, so the gateway really refuses them: the truthful answer is "rejected"."""
+    every = round(1 / share) if share > 0 else 0
+
+    async def refuse(call: ApiCall, next_: Next) -> Envelope:
+        if every and call.operation == "checkout" and int(call.trade_no[-8:]) % every == 0:
+            return await next_(call.replace(fields={**call.fields, "amount": 5}))
+        return await next_(call)
+
+    return refuse
 
 
 def requests(count: int, run_id: str) -> Iterator[CheckoutRequest]:
@@ -84,14 +110,23 @@ def check(
 
 
 async def soak(
-    orders: int, fault_rate: float, concurrency: int, seed: int, attempt_timeout: float
+    orders: int,
+    fault_rate: float,
+    concurrency: int,
+    seed: int,
+    attempt_timeout: float,
+    *,
+    classic: bool = False,
+    replica_lag: float = 0.3,
+    duplicate_code: str = "9101",
+    refused_share: float = 0.02,
 ) -> tuple[dict[str, int], float]:
     merchant = TEST_MERCHANTS[0]
-    sandbox = Sandbox(TEST_MERCHANTS, time_factor=0.001)
+    codes = GatewayCodes(duplicate_code=duplicate_code, duplicate_msg="ORDER NO REPEAT")
     # A delayed answer must outlast the client's per-attempt timeout to be a real timeout.
-    sandbox.faults.delay = attempt_timeout * 3
-    sandbox.faults.retry_after = 1
-    sandbox.faults.set_rate(fault_rate, seed=seed, operations=("checkout", "query"))
+    faults = FaultPolicy(delay=attempt_timeout * 3, retry_after=1, replica_lag=replica_lag)
+    faults.mix(fault_rate, seed=seed, kinds=CLASSIC_KINDS if classic else ALL_KINDS)
+    sandbox = Sandbox(TEST_MERCHANTS, time_factor=0.001, faults=faults, codes=codes)
     policy = RetryPolicy(
         attempts=4,
         backoff=0.01,
@@ -99,9 +134,16 @@ async def soak(
         retry_after_max=0.05,
         attempt_timeout=attempt_timeout,
         deadline=30.0,
+        # "Absent" must outlast the replica's lag: a not-found spanning the window.
+        settle_window=max(0.2, 2 * replica_lag),
     )
     async with run_sandbox(sandbox=sandbox) as served:
-        async with served.client(merchant.merchant_no, retry=policy, limit=concurrency) as client:
+        async with served.client(
+            merchant.merchant_no,
+            retry=policy,
+            limit=concurrency,
+            middlewares=[refused_by_the_gateway(refused_share)],
+        ) as client:
             started = time.perf_counter()
             results = await client.create_payment_links(
                 requests(orders, str(seed)), concurrency=concurrency
@@ -123,13 +165,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--attempt-timeout", type=float, default=0.5, help="client per-attempt timeout, s (0.5)"
     )
+    parser.add_argument(
+        "--classic", action="store_true", help="only the first sandbox's fault kinds"
+    )
+    parser.add_argument(
+        "--replica-lag", type=float, default=0.3, help="lagging replica, seconds (0.3)"
+    )
+    parser.add_argument(
+        "--duplicate-code", default="9101", help="the gateway's undocumented duplicate code"
+    )
+    parser.add_argument(
+        "--refused-share", type=float, default=0.02, help="orders the gateway refuses (0.02)"
+    )
     args = parser.parse_args(argv)
     summary, elapsed = asyncio.run(
-        soak(args.orders, args.fault_rate, args.concurrency, args.seed, args.attempt_timeout)
+        soak(
+            args.orders, args.fault_rate, args.concurrency, args.seed, args.attempt_timeout,
+            classic=args.classic, replica_lag=args.replica_lag,
+            duplicate_code=args.duplicate_code, refused_share=args.refused_share,
+        )
     )
-    kinds = ", ".join(kind.value for kind in FaultKind)
+    kinds = ", ".join(kind.value for kind in (CLASSIC_KINDS if args.classic else FaultKind))
     print(f"soak: {args.orders} orders, {args.fault_rate:.0%} of requests faulted ({kinds})")
-    print(f"      {elapsed:.1f} s, concurrency {args.concurrency}, seed {args.seed}")
+    print(
+        f"      {elapsed:.1f} s, concurrency {args.concurrency}, seed {args.seed}, duplicate "
+        f"code {args.duplicate_code}, replica lag {args.replica_lag} s, "
+        f"{args.refused_share:.0%} refused by the gateway"
+    )
     rows = [
         ("orders", summary.get("orders", 0)),
         ("created", summary.get(BatchOutcome.CREATED, 0)),

@@ -422,12 +422,13 @@ async def test_not_found_after_unknown_is_resent_under_the_same_trade_no(
 async def test_still_unclear_after_the_resend_is_outcome_unknown(
     mocked: Any, client: VexoraClient
 ) -> None:
-    for _ in range(6):
-        mocked.post(CHECKOUT, status=500, body="down")
+    mocked.post(CHECKOUT, status=500, body="down", repeat=True)
     mocked.post(QUERY, payload=NOT_FOUND, repeat=True)
     with pytest.raises(OutcomeUnknown) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
-    assert caught.value.trade_no == TRADE and caught.value.attempts == 6
+    # 3 attempts, then 3 resends of 3 attempts each, each after a confirmed absence
+    assert caught.value.trade_no == TRADE and caught.value.attempts == 12
+    assert len(_bodies(mocked, QUERY)) == 4 * 3
     assert any("not found" in item for item in caught.value.known)
 
 
@@ -458,8 +459,7 @@ async def test_a_failing_query_leaves_the_outcome_unknown(
 ) -> None:
     for _ in range(3):
         mocked.post(CHECKOUT, payload=_envelope("5000", None, "system error"))
-    for _ in range(3):
-        mocked.post(QUERY, status=502, body="bad gateway")
+    mocked.post(QUERY, status=502, body="bad gateway", repeat=True)
     with pytest.raises(OutcomeUnknown) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
     assert any("HTTPStatusError" in item for item in caught.value.known)
@@ -603,3 +603,14 @@ async def test_a_gateway_message_reaches_errors_cleaned(mocked: Any, client: Vex
     with pytest.raises(OrderRejected) as caught:
         await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
     assert len(caught.value.msg) <= GATEWAY_TEXT_MAX and "\x1b" not in str(caught.value)
+
+
+async def test_an_answer_that_proves_nothing_does_not_end_the_settling(
+    mocked: Any, client: VexoraClient
+) -> None:
+    mocked.post(CHECKOUT, payload=_envelope("1000", None, "bad"))
+    mocked.post(QUERY, payload=_envelope("1015", None, "request too frequent"))
+    mocked.post(QUERY, payload=NOT_FOUND, repeat=True)
+    with pytest.raises(OrderRejected):  # three clear "not found"s still came
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert len(_bodies(mocked, QUERY)) == 4

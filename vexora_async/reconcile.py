@@ -74,6 +74,7 @@ class _Unclear:
 
 
 _ABSENT = object()
+_MAX_RESENDS = 3  # after an unclear attempt and a confirmed absence; the deadline bounds it
 
 
 async def query_state(
@@ -120,7 +121,7 @@ async def create_truthfully(
     rejection: OrderRejected | None = None
     attempts = 0
     accepted = False  # the gateway said 0000 but the answer could not be read
-    resent = False
+    resends = 0
     cause: VexoraError | None = None  # the last thing that went wrong, chained for debugging
     while True:
         call = ApiCall(
@@ -178,11 +179,11 @@ async def create_truthfully(
         known.append(f"{kind.query_operation}: not found, {policy.settle_queries} times")
         if rejection is not None:
             raise _stamped(rejection, attempts)  # refused, and confirmed absent
-        if accepted or resent:
+        if accepted or resends >= _MAX_RESENDS:
             raise OutcomeUnknown(trade_no, known[-2], attempts=attempts, known=known) from cause
         # Absent after an unclear attempt: resending the same tradeNo cannot create a
-        # second order (the gateway keeps it unique), so try once more.
-        resent = True
+        # second order (the gateway keeps it unique), so try again.
+        resends += 1
         maybe_sent = True
 
 
@@ -197,26 +198,38 @@ async def _settle(
     clock: Callable[[], float],
     sleep: Callable[[float], Awaitable[object]],
 ) -> _Found | _Unclear | object:
-    """Found, absent (not found at every query over the settle window), or unclear."""
-    queries = policy.settle_queries
-    spacing = policy.settle_window / (queries - 1) if queries > 1 else 0.0
-    for index in range(queries):
+    """Found; absent (the not-found answer ``settle_queries`` times, the first and the last
+    ``settle_window`` apart); or unclear. An answer that proves nothing (a throttle, an
+    unknown code) is no evidence either way: the next query may still settle it, until the
+    query budget or the deadline runs out."""
+    needed = policy.settle_queries
+    spacing = policy.settle_window / (needed - 1) if needed > 1 else 0.0
+    budget = needed * 3  # queries, at most, however many answers prove nothing
+    not_found = 0
+    unclear: str | None = None
+    for index in range(budget):
         if index:
             if deadline is not None and clock() + spacing >= deadline:
-                return _Unclear("deadline reached before the order's absence was confirmed")
+                break
             await sleep(spacing)
         elif deadline is not None and clock() >= deadline:
-            return _Unclear("deadline reached before the order could be queried")
+            break
         try:
             state = await query_state(
                 send, kind, codes, trade_no, timeout=timeout, policy=policy, deadline=deadline
             )
         except OrderNotFound:
+            not_found += 1
+            if not_found >= needed:
+                return _ABSENT
             continue
         except VexoraError as exc:
-            return _Unclear(f"{kind.query_operation}: {describe(exc)} (proves nothing)")
+            unclear = f"{kind.query_operation}: {describe(exc)} (proves nothing)"
+            continue
         return _Found(state)
-    return _ABSENT
+    if unclear is None:
+        unclear = "deadline reached before the order's absence was confirmed"
+    return _Unclear(unclear)
 
 
 def _stamped(error: APIError, attempts: int) -> APIError:
