@@ -165,8 +165,9 @@ async def test_many_keys_are_independent(make_store: StoreFactory) -> None:
     claims = await asyncio.gather(*(store.claim(key) for key in keys))
     assert all(claim.state is ClaimState.CLAIMED for claim in claims)
     assert len({claim.token for claim in claims}) == len(keys)
-    await asyncio.gather(*(store.complete(k, c.token) for k, c in zip(keys[::2], claims[::2])))
-    await asyncio.gather(*(store.release(k, c.token) for k, c in zip(keys[1::2], claims[1::2])))
+    pairs = list(zip(keys, claims, strict=True))
+    await asyncio.gather(*(store.complete(k, c.token) for k, c in pairs[::2]))
+    await asyncio.gather(*(store.release(k, c.token) for k, c in pairs[1::2]))
     again = await asyncio.gather(*(store.claim(key) for key in keys))
     assert [c.state for c in again[::2]] == [ClaimState.DONE] * 15
     assert [c.state for c in again[1::2]] == [ClaimState.CLAIMED] * 15
