@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .batch import BatchOutcome, BatchResult
     from .client import VexoraClient
-    from .dedupe import MemoryNotificationStore, NotificationStore, SQLiteNotificationStore
+    from .dedupe import (
+        MemoryNotificationStore,
+        NotificationStore,
+        PostgresNotificationStore,
+        RedisNotificationStore,
+        SQLiteNotificationStore,
+    )
     from .errors import (
         APIError,
         ConfigurationError,
@@ -42,6 +48,7 @@ if TYPE_CHECKING:
         process_notification,
         verify_notification,
     )
+    from .ratelimit import LocalRateLimiter, RateLimiter, RateLimitMiddleware, RedisRateLimiter
     from .regions import RegionProfile, get_profile, register_profile
     from .retry import RetryMiddleware, RetryPolicy
     from .transports.aiohttp import AiohttpTransport
@@ -64,6 +71,7 @@ _LAZY = {
     "HTTPStatusError": ".errors",
     "HttpRequest": ".transports.base",
     "HttpResponse": ".transports.base",
+    "LocalRateLimiter": ".ratelimit",
     "MalformedNotification": ".errors",
     "MalformedResponse": ".errors",
     "MemoryNotificationStore": ".dedupe",
@@ -77,6 +85,11 @@ _LAZY = {
     "PaymentLink": ".models",
     "PaymentNotification": ".notify",
     "PaymentState": ".models",
+    "PostgresNotificationStore": ".dedupe",
+    "RateLimitMiddleware": ".ratelimit",
+    "RateLimiter": ".ratelimit",
+    "RedisNotificationStore": ".dedupe",
+    "RedisRateLimiter": ".ratelimit",
     "RegionProfile": ".regions",
     "RequestTimeout": ".errors",
     "ResponseError": ".errors",
@@ -113,6 +126,7 @@ __all__ = [
     "HTTPStatusError",
     "HttpRequest",
     "HttpResponse",
+    "LocalRateLimiter",
     "MalformedNotification",
     "MalformedResponse",
     "MemoryNotificationStore",
@@ -126,6 +140,11 @@ __all__ = [
     "PaymentLink",
     "PaymentNotification",
     "PaymentState",
+    "PostgresNotificationStore",
+    "RateLimitMiddleware",
+    "RateLimiter",
+    "RedisNotificationStore",
+    "RedisRateLimiter",
     "RegionProfile",
     "RequestTimeout",
     "ResponseError",
