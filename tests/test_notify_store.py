@@ -414,3 +414,25 @@ def test_a_missing_client_names_the_extra(
     monkeypatch.setitem(sys.modules, module + ".asyncio", None)
     with pytest.raises(ImportError, match=r"pip install 'vexora_async\[(redis|postgres)\]'"):
         make()
+
+
+def _scaling_out_blocks(language: str) -> list[str]:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## Scaling out", 1)[1].split("\n## ", 1)[0]
+    return [block.split("\n", 1)[1] for block in section.split("```")[1::2]
+            if block.startswith(language + "\n")]
+
+
+def test_the_readme_shows_the_table_the_store_creates() -> None:
+    pytest.importorskip("asyncpg")
+    [sql] = _scaling_out_blocks("sql")
+    assert sql.strip() == PostgresNotificationStore("postgresql://x/y").schema_sql()
+
+
+def test_the_readme_scaling_out_examples_run() -> None:
+    pytest.importorskip("redis")
+    pytest.importorskip("asyncpg")
+    blocks = _scaling_out_blocks("python")
+    assert len(blocks) == 2
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), {})  # builds objects; connects nowhere
