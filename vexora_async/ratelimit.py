@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -73,9 +74,8 @@ def _check(rate: float, burst: int) -> tuple[float, float]:
 class LocalRateLimiter:
     """At most ``rate`` requests per second on average, ``burst`` at once, in this process.
 
-    Shared by every task (and client) that holds it; thread-safe bookkeeping is not needed
-    because reservations are made on one event loop without awaiting. ``clock`` and ``sleep``
-    are injectable so tests need not wait.
+    Shared by every task and client that holds it, on any event loop or thread of this
+    process. ``clock`` and ``sleep`` are injectable so tests need not wait.
     """
 
     def __init__(
@@ -91,13 +91,15 @@ class LocalRateLimiter:
         self._clock = clock
         self._sleep = sleep
         self._tat = -math.inf  # theoretical arrival time of the next request
+        self._lock = threading.Lock()  # for loops in several threads; never held across await
 
     def reserve(self) -> Reservation:
         """Take the next free slot without waiting for it."""
-        now = self._clock()
-        tat = max(self._tat, now)
-        at = max(now, tat - self._tolerance)
-        self._tat = tat + self._interval
+        with self._lock:
+            now = self._clock()
+            tat = max(self._tat, now)
+            at = max(now, tat - self._tolerance)
+            self._tat = tat + self._interval
         return Reservation(at, at - now)
 
     async def acquire(self) -> None:

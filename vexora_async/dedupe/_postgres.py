@@ -58,7 +58,7 @@ _RELEASE = "DELETE FROM {table} WHERE key = $1 AND NOT done AND token = $2"
 
 
 class PostgresNotificationStore:
-    """A store in a PostgreSQL (9.5 or later) table, shared by every replica that names the
+    """A store in a PostgreSQL (10 or later) table, shared by every replica that names the
     same database and ``table``. Needs the ``postgres`` extra (asyncpg).
 
     ``postgres`` is a DSN (``postgresql://user:password@host:5432/db``; the store makes, owns
@@ -142,6 +142,7 @@ class PostgresNotificationStore:
         """Close the pool if the store made it; a later call opens a new one."""
         if self._dsn is not None and self._pool is not None:
             pool, self._pool = self._pool, None
+            self._opening = None  # a later use may be on another event loop
             await pool.close()
 
     async def __aenter__(self) -> PostgresNotificationStore:
