@@ -8,8 +8,11 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vexora_async.dedupe import (
     ClaimState,
@@ -118,6 +121,79 @@ async def test_concurrent_claims_give_exactly_one_holder(make_store: StoreFactor
 
 async def test_stores_satisfy_the_protocol(make_store: StoreFactory) -> None:
     assert isinstance(make_store(Clock()), NotificationStore)
+
+
+# One step of a random history: ("claim", key) | ("complete", key, which claim's token)
+# | ("release", key, which claim's token) | ("wait", seconds). Waits straddle the lease.
+KEYS = st.sampled_from(["a", "b"])
+STEPS = st.one_of(
+    st.tuples(st.just("claim"), KEYS),
+    st.tuples(st.just("complete"), KEYS, st.integers(0, 5)),
+    st.tuples(st.just("release"), KEYS, st.integers(0, 5)),
+    st.tuples(st.just("wait"), st.sampled_from([1, 30, 59, 60, 61, 200])),
+)
+
+
+class Model:
+    """The contract, written as plainly as possible."""
+
+    def __init__(self) -> None:
+        self.done: set[str] = set()
+        self.held: dict[str, tuple[str, float]] = {}  # key -> (token, expires at)
+
+    def claim(self, key: str, now: float, token: str) -> ClaimState:
+        if key in self.done:
+            return ClaimState.DONE
+        if key in self.held and self.held[key][1] > now:
+            return ClaimState.BUSY
+        self.held[key] = (token, now + LEASE)
+        return ClaimState.CLAIMED
+
+    def complete(self, key: str) -> None:
+        self.done.add(key)
+        self.held.pop(key, None)
+
+    def release(self, key: str, token: str) -> None:
+        if key in self.held and self.held[key][0] == token:
+            del self.held[key]
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    # The fixture's store is meant to be shared by the examples (keys keep them apart).
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(steps=st.lists(STEPS, max_size=25))
+async def test_every_history_matches_the_contract(
+    make_store: StoreFactory, steps: list[tuple[Any, ...]]
+) -> None:
+    clock = Clock()
+    store = make_store(clock)
+    model = Model()
+    run = uuid.uuid4().hex  # keys of their own: examples share the store's file/server
+    tokens: list[str] = []
+    for step in steps:
+        if step[0] == "wait":
+            clock.now += step[1]
+            continue
+        key = f"{run}:{step[1]}"
+        if step[0] == "claim":
+            claim = await store.claim(key)
+            assert claim.state is model.claim(key, clock.now, claim.token), step
+            if claim.state is ClaimState.CLAIMED:
+                assert claim.token and claim.token not in tokens
+                tokens.append(claim.token)
+            else:
+                assert claim.token == ""
+            continue
+        token = tokens[step[2]] if step[2] < len(tokens) else "never-issued"
+        if step[0] == "complete":
+            await store.complete(key, token)
+            model.complete(key)
+        else:
+            await store.release(key, token)
+            model.release(key, token)
 
 
 async def test_sqlite_remembers_across_store_objects(tmp_path: Path) -> None:
