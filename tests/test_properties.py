@@ -10,8 +10,7 @@ import json
 import os
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from vexora_async import (
     CheckoutRequest,

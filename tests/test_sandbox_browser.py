@@ -179,8 +179,7 @@ def test_amounts_are_written_in_their_currency() -> None:
 def test_every_value_on_the_page_is_escaped() -> None:
     from decimal import Decimal
 
-    from hypothesis import given, settings
-    from hypothesis import strategies as st
+    from hypothesis import given, settings, strategies as st
 
     from vexora_async.sandbox.cashier import render_cashier, render_confirmation
     from vexora_async.sandbox.ledger import Order

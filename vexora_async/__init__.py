@@ -20,14 +20,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .batch import (
         BatchOutcome as BatchOutcome,
-    )
-    from .batch import (
         BatchResult as BatchResult,
     )
     from .call import (
         ApiCall as ApiCall,
-    )
-    from .call import (
         Envelope as Envelope,
     )
     from .client import (
@@ -38,143 +34,73 @@ if TYPE_CHECKING:
     )
     from .dedupe import (
         MemoryNotificationStore as MemoryNotificationStore,
-    )
-    from .dedupe import (
         NotificationStore as NotificationStore,
-    )
-    from .dedupe import (
+        PostgresNotificationStore as PostgresNotificationStore,
+        RedisNotificationStore as RedisNotificationStore,
         SQLiteNotificationStore as SQLiteNotificationStore,
     )
     from .errors import (
         APIError as APIError,
-    )
-    from .errors import (
         AuthenticationError as AuthenticationError,
-    )
-    from .errors import (
         ConfigurationError as ConfigurationError,
-    )
-    from .errors import (
         ConnectError as ConnectError,
-    )
-    from .errors import (
         ConnectionDropped as ConnectionDropped,
-    )
-    from .errors import (
         HTTPStatusError as HTTPStatusError,
-    )
-    from .errors import (
         MalformedNotification as MalformedNotification,
-    )
-    from .errors import (
         MalformedResponse as MalformedResponse,
-    )
-    from .errors import (
         OrderExists as OrderExists,
-    )
-    from .errors import (
         OrderNotFound as OrderNotFound,
-    )
-    from .errors import (
         OrderRejected as OrderRejected,
-    )
-    from .errors import (
         OutcomeUnknown as OutcomeUnknown,
-    )
-    from .errors import (
         RequestTimeout as RequestTimeout,
-    )
-    from .errors import (
         ResponseError as ResponseError,
-    )
-    from .errors import (
         SignatureError as SignatureError,
-    )
-    from .errors import (
         TransportError as TransportError,
-    )
-    from .errors import (
         UnexpectedRedirect as UnexpectedRedirect,
-    )
-    from .errors import (
         ValidationError as ValidationError,
-    )
-    from .errors import (
         VexoraError as VexoraError,
-    )
-    from .errors import (
         Violation as Violation,
     )
     from .middleware import (
         RETRY as RETRY,
-    )
-    from .middleware import (
         SIGNING as SIGNING,
-    )
-    from .middleware import (
         Middleware as Middleware,
-    )
-    from .middleware import (
         Next as Next,
     )
     from .models import (
         CheckoutRequest as CheckoutRequest,
-    )
-    from .models import (
         PaymentLink as PaymentLink,
-    )
-    from .models import (
         PaymentState as PaymentState,
-    )
-    from .models import (
         TradeState as TradeState,
-    )
-    from .models import (
         TradeStatus as TradeStatus,
     )
     from .notify import (
         NotificationResult as NotificationResult,
-    )
-    from .notify import (
         PaymentNotification as PaymentNotification,
-    )
-    from .notify import (
         notification_handler as notification_handler,
-    )
-    from .notify import (
         parse_notification as parse_notification,
-    )
-    from .notify import (
         process_notification as process_notification,
-    )
-    from .notify import (
         verify_notification as verify_notification,
     )
     from .outcome import (
         Delivery as Delivery,
-    )
-    from .outcome import (
         Outcome as Outcome,
+    )
+    from .ratelimit import (
+        LocalRateLimiter as LocalRateLimiter,
+        RateLimiter as RateLimiter,
+        RateLimitMiddleware as RateLimitMiddleware,
+        RedisRateLimiter as RedisRateLimiter,
     )
     from .regions import (
         RegionProfile as RegionProfile,
-    )
-    from .regions import (
         get_profile as get_profile,
-    )
-    from .regions import (
         register_profile as register_profile,
     )
     from .retry import (
         AttemptEvent as AttemptEvent,
-    )
-    from .retry import (
         RequestEvent as RequestEvent,
-    )
-    from .retry import (
         RetryMiddleware as RetryMiddleware,
-    )
-    from .retry import (
         RetryPolicy as RetryPolicy,
     )
     from .transports.aiohttp import (
@@ -182,14 +108,8 @@ if TYPE_CHECKING:
     )
     from .transports.base import (
         HttpRequest as HttpRequest,
-    )
-    from .transports.base import (
         HttpResponse as HttpResponse,
-    )
-    from .transports.base import (
         Timeouts as Timeouts,
-    )
-    from .transports.base import (
         Transport as Transport,
     )
     from .transports.memory import (

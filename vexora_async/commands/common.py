@@ -129,11 +129,9 @@ def _rich_progress(description: str, total: int) -> Any:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
+            Progress as RichProgress,
             TimeElapsedColumn,
             TimeRemainingColumn,
-        )
-        from rich.progress import (
-            Progress as RichProgress,
         )
     except ImportError:
         return None

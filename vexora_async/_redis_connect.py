@@ -1,0 +1,35 @@
+"""Opening a redis-py asyncio client for the Redis-backed store and rate limiter.
+
+``redis`` is an optional extra: it is imported here, when such an object is made, never when
+``vexora_async`` is imported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+
+def open_redis(target: str | Redis, owner: str) -> tuple[Redis, bool]:
+    """``(client, owned)`` for a ``redis://`` / ``rediss://`` / ``unix://`` URL or a client.
+
+    A client made here from a URL is owned (closed by ``aclose``); one passed in is not.
+    """
+    try:
+        from redis.asyncio import Redis
+    except ImportError as exc:
+        raise ImportError(
+            f"{owner} needs the 'redis' package: pip install 'vexora_async[redis]'"
+        ) from exc
+    if isinstance(target, str):
+        return Redis.from_url(target), True
+    if not isinstance(target, Redis):
+        raise TypeError(f"{owner} needs a Redis URL or a redis.asyncio.Redis client")
+    return target, False
+
+
+def text(reply: Any) -> str:
+    """A script's string reply, whether or not the client decodes responses."""
+    return reply.decode() if isinstance(reply, bytes) else str(reply)
