@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import multiprocessing
 import uuid
 from collections.abc import Sequence
@@ -12,8 +13,9 @@ from collections.abc import Sequence
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from vexora_async import HttpRequest, HttpResponse, MemoryTransport, RetryPolicy, VexoraClient
 from vexora_async.call import ApiCall, Envelope
-from vexora_async.errors import ConfigurationError
+from vexora_async.errors import ConfigurationError, ConnectError
 from vexora_async.middleware import compose
 from vexora_async.ratelimit import (
     LocalRateLimiter,
@@ -22,7 +24,8 @@ from vexora_async.ratelimit import (
     RedisRateLimiter,
 )
 
-from . import store_workers
+from . import seed_examples as seeds, store_workers
+from .helpers import MERCHANT, SECRET, envelope, link_data, request_from_wire
 from .servers import RedisServer
 
 
@@ -269,3 +272,55 @@ def test_threads_sharing_a_local_limiter_never_share_a_slot() -> None:
         sys.setswitchinterval(interval)
     # 40,000 slots, one millisecond apart: none lost to a race, none handed out twice.
     assert sorted(slots) == pytest.approx([1000 + n / 1000 for n in range(40_000)], abs=1e-6)
+
+
+# -- on the client ------------------------------------------------------------------------
+
+
+def _answer(request: HttpRequest) -> HttpResponse:
+    trade_no = json.loads(request.body)["tradeNo"]
+    return HttpResponse(200, {}, envelope(link_data(trade_no)))
+
+
+async def test_the_client_limits_every_attempt_inside_the_retry_loop() -> None:
+    clock = Clock()
+    sleep = FakeSleep(clock)
+    answers = iter([HttpResponse(502, {}, b"bad gateway")])
+
+    async def gateway(request: HttpRequest) -> HttpResponse:
+        first = next(answers, None)
+        return first if first is not None else _answer(request)
+
+    limiter = LocalRateLimiter(10.0, burst=1, clock=clock, sleep=sleep)
+    async with VexoraClient(
+        merchant_no=MERCHANT, secret=SECRET, base_url="https://g.example",
+        transport=MemoryTransport(gateway), rate_limit=limiter,
+        retry=RetryPolicy(backoff=0.001, backoff_max=0.001),
+    ) as client:  # fmt: skip
+        assert isinstance(client.middlewares[1], RateLimitMiddleware)
+        for i in range(3):
+            request = request_from_wire({**seeds.IDR_REQUEST, "tradeNo": f"RL{i}"})
+            await client.create_payment_link(request)
+    # 4 attempts (one retried after the 502), one slot each: 0, 0.1, 0.2, 0.3 s
+    assert sleep.waits == pytest.approx([0.1, 0.1, 0.1])
+
+
+async def test_a_limiter_that_fails_means_not_sent() -> None:
+    class Broken:
+        async def acquire(self) -> None:
+            raise OSError("redis is down")
+
+    sent: list[HttpRequest] = []
+
+    async def gateway(request: HttpRequest) -> HttpResponse:
+        sent.append(request)
+        return _answer(request)
+
+    async with VexoraClient(
+        merchant_no=MERCHANT, secret=SECRET, base_url="https://g.example",
+        transport=MemoryTransport(gateway), rate_limit=Broken(),
+        retry=RetryPolicy(attempts=2, backoff=0.001, backoff_max=0.001),
+    ) as client:  # fmt: skip
+        with pytest.raises(ConnectError) as caught:
+            await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert sent == [] and not caught.value.maybe_sent and caught.value.attempts == 2

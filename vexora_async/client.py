@@ -24,6 +24,7 @@ from .middleware import (
     sender,
 )
 from .models import CheckoutRequest, PaymentLink, PaymentState
+from .ratelimit import RateLimiter, RateLimitMiddleware
 from .reconcile import OrderKind, create_truthfully, query_state
 from .regions import ProfileRegistry, RegionProfile, registry
 from .retry import AttemptHook, RequestHook, RetryMiddleware, RetryPolicy
@@ -67,6 +68,7 @@ class VexoraClient:
         clock: Callable[[], int] = epoch_millis,
         profiles: ProfileRegistry | None = None,
         allow_insecure_http: bool = False,
+        rate_limit: RateLimiter | None = None,
     ) -> None:
         if not isinstance(merchant_no, str) or _MERCHANT_NO.fullmatch(merchant_no) is None:
             raise ConfigurationError("merchant_no must be the merchant number's digits")
@@ -96,7 +98,11 @@ class VexoraClient:
             )
         self._retry = retrying
         self.retry_policy = retrying.policy
-        self.middlewares: tuple[Middleware, ...] = arrange(middlewares, retrying, signing)
+        # A rate limit applies to every attempt, retries included: inside the retry loop.
+        limited = (RateLimitMiddleware(rate_limit),) if rate_limit is not None else ()
+        self.middlewares: tuple[Middleware, ...] = arrange(
+            middlewares, retrying, signing, per_attempt=limited
+        )
         self._send = compose(self.middlewares, sender(self._transport, base_url))
         self._checkout = OrderKind(
             "checkout",

@@ -58,10 +58,15 @@ SIGNING: Final = Slot("signing")
 
 
 def arrange(
-    middlewares: Sequence[Middleware | Slot], retry: Middleware, signing: Middleware
+    middlewares: Sequence[Middleware | Slot],
+    retry: Middleware,
+    signing: Middleware,
+    *,
+    per_attempt: Sequence[Middleware] = (),
 ) -> tuple[Middleware, ...]:
     """The full chain from a user's list: markers replaced, missing ones put in their
-    default places (``RETRY`` first, ``SIGNING`` last)."""
+    default places (``RETRY`` first, ``SIGNING`` last); ``per_attempt`` links (the client's
+    rate limit) go right inside the retry loop."""
     items: list[Middleware | Slot] = list(middlewares)
     for slot in (RETRY, SIGNING):
         if items.count(slot) > 1:
@@ -77,8 +82,15 @@ def arrange(
     for item in items:
         if not isinstance(item, Slot) and not callable(item):
             raise ConfigurationError("a middleware must be callable as mw(call, next_)")
-    chosen = {RETRY: retry, SIGNING: signing}
-    return tuple(chosen[item] if isinstance(item, Slot) else item for item in items)
+    chain: list[Middleware] = []
+    for item in items:
+        if item is RETRY:
+            chain.extend((retry, *per_attempt))
+        elif item is SIGNING:
+            chain.append(signing)
+        else:
+            chain.append(item)  # type: ignore[arg-type]
+    return tuple(chain)
 
 
 def epoch_millis() -> int:

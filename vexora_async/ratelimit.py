@@ -22,7 +22,7 @@ import attrs
 
 from ._redis_connect import open_redis, text
 from .call import ApiCall, Envelope
-from .errors import ConfigurationError
+from .errors import ConfigurationError, ConnectError, VexoraError
 from .middleware import Next
 
 if TYPE_CHECKING:
@@ -196,7 +196,21 @@ class RateLimitMiddleware:
         self.limiter = limiter
 
     async def __call__(self, call: ApiCall, next_: Next) -> Envelope:
-        await self.limiter.acquire()
+        # Waiting for a slot is part of the attempt: bounded by its timeout (itself within the
+        # call's deadline). A wait that runs out, or a limiter that fails (its Redis is down),
+        # happens before anything is sent: a ConnectError, so the retry link reads "not sent".
+        try:
+            if call.timeout is None:
+                await self.limiter.acquire()
+            else:
+                async with asyncio.timeout(call.timeout):
+                    await self.limiter.acquire()
+        except TimeoutError:
+            raise ConnectError("no rate-limit slot within the attempt's time") from None
+        except VexoraError:
+            raise
+        except Exception as exc:
+            raise ConnectError(f"the rate limiter failed: {type(exc).__name__}") from None
         return await next_(call)
 
     def __repr__(self) -> str:
