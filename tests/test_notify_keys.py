@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -120,15 +121,14 @@ async def test_the_recut_into_documented_keys_is_refused_too() -> None:
 async def test_the_handler_fed_by_the_sandbox_refuses_the_recut_with_400() -> None:
     callback = Callback()
     delivered: list[bytes] = []
-    handler = notification_handler("unset", callback)  # replaced once the secret is known
     sandbox = Sandbox(TEST_MERCHANTS, time_factor=0.001)
     secret = sandbox.find_merchant("IDR").secret
+    handler = notification_handler(secret, callback, expected_amount=expecting_10000)
 
-    async def recording(request: Any) -> Any:
-        delivered.append(await request.read())
+    async def recording(request: web.Request) -> web.StreamResponse:
+        delivered.append(await request.read())  # what the gateway sent, for the attacker
         return await handler(request)
 
-    handler = notification_handler(secret, callback, expected_amount=expecting_10000)
     async with run_sandbox(sandbox=sandbox) as running, serve_handler(recording) as url:
         client = running.client("IDR")
         async with client:
