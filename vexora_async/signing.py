@@ -126,14 +126,13 @@ def recut_key(fields: Mapping[str, object], keys: Collection[str]) -> tuple[str,
     ``key=``, a key of ``keys`` sorting after the field. So if neither body has such a value,
     both cut the string the same way: they carry the same text for the same keys.
     """
-    signed = sorted(key for key in keys if key != SIGN_FIELD)
     for field, value in fields.items():
         if field == SIGN_FIELD or value is None:
             continue
         text = value if type(value) is str else wire_text(value)
         if "=" not in text:  # the common case: nothing could be cut out of it
             continue
-        for key in signed:
-            if key > field and f"{key}=" in text:
+        for key in sorted(keys):
+            if key > field and key != SIGN_FIELD and f"{key}=" in text:
                 return field, key
     return None
