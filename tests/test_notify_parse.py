@@ -65,10 +65,12 @@ def test_an_injected_field_breaks_the_sign() -> None:
         parse_notification(body_of(fields), SECRET)
 
 
-def test_unknown_signed_fields_count_and_are_kept_in_raw() -> None:
+def test_allowed_extra_fields_count_and_are_kept_in_raw() -> None:
     fields = signed(notification_fields(payAmount="10000", bankCode=14))
-    n = parse_notification(body_of(fields), SECRET)
+    n = parse_notification(body_of(fields), SECRET, extra_keys=["bankCode"])
     assert n.raw["payAmount"] == "10000" and n.raw["bankCode"] == 14
+    with pytest.raises(SignatureError):  # an allowed key still counts in the sign
+        parse_notification(body_of({**fields, "bankCode": 15}), SECRET, extra_keys=["bankCode"])
     with pytest.raises(TypeError):
         n.raw["amount"] = "1"  # type: ignore[index]
 
@@ -196,13 +198,16 @@ def test_numbers_for_text_fields_are_tolerated() -> None:
 
 def test_no_secret_or_sign_in_reprs_and_messages() -> None:
     fields = signed(notification_fields(mobile="081234567890", email="budi@example.com"))
-    n = parse_notification(body_of(fields), SECRET)
+    with pytest.raises(MalformedNotification) as unknown:  # undocumented keys: refused
+        parse_notification(body_of(fields), SECRET)
+    assert "081234567890" not in str(unknown.value) and "'email', 'mobile'" in str(unknown.value)
+    n = parse_notification(body_of(fields), SECRET, extra_keys=("mobile", "email"))
     text = repr(n) + str(n)
     for secret_value in (SECRET, fields["sign"], "081234567890", "budi@example.com"):
         assert secret_value not in text
     bad = {**fields, "amount": "1"}
     with pytest.raises(SignatureError) as caught:
-        parse_notification(body_of(bad), SECRET)
+        parse_notification(body_of(bad), SECRET, extra_keys=("mobile", "email"))
     assert SECRET not in str(caught.value) and fields["sign"] not in str(caught.value)
 
 

@@ -136,14 +136,16 @@ async def test_logs_name_trade_and_outcome_but_no_secrets(caplog: pytest.LogCapt
     caplog.set_level(logging.DEBUG, logger="vexora_async")
     fields = notification_fields("T-LOG", mobile="081234567890", email="budi@example.com")
     body = genuine_body("T-LOG", mobile="081234567890", email="budi@example.com")
-    store = MemoryNotificationStore()
-    await process_notification(body, SECRET, Callback(), store=store)
+    store, extra = MemoryNotificationStore(), ("mobile", "email")
+    await process_notification(body, SECRET, Callback(), store=store, extra_keys=extra)
     await process_notification(
-        body_of({**fields, "sign": "0" * 32}), SECRET, Callback(), store=store
+        body_of({**fields, "sign": "0" * 32}), SECRET, Callback(), store=store, extra_keys=extra
     )
+    await process_notification(body, SECRET, Callback(), store=store)  # keys not allowed
     await process_notification(genuine_body("T-FAIL"), SECRET, Callback(fail=True), store=store)
     text = caplog.text
     assert "T-LOG" in text and "processed" in text and "bad_signature" in text
+    assert "malformed (UnknownNotificationKey: 'email', 'mobile')" in text
     assert "failed (RuntimeError)" in text
     assert all(r.name == "vexora_async.notify" for r in caplog.records)
     for secret_value in (SECRET, "081234567890", "budi@example.com", "merchant database"):

@@ -10,6 +10,7 @@ import json
 import os
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from vexora_async import (
@@ -21,9 +22,11 @@ from vexora_async import (
 )
 from vexora_async.codes import DEFAULT_CODES
 from vexora_async.envelope import decode_envelope, refusal
+from vexora_async.errors import AmbiguousNotification, UnknownNotificationKey
 from vexora_async.models import PaymentState
+from vexora_async.notify import PAYMENT_KEYS
 from vexora_async.regions import registry
-from vexora_async.signing import canonical_string, sign, verify
+from vexora_async.signing import canonical_string, recut_key, sign, verify
 from vexora_async.transports.base import HttpResponse
 from vexora_async.wire import checkout_fields, structure_response
 
@@ -192,10 +195,22 @@ def test_notification_parsing_raises_only_typed_errors(body: bytes) -> None:
 @PROPERTY
 @given(field_dicts, secrets)
 def test_a_signed_notification_round_trips(fields: dict[str, Any], secret: str) -> None:
-    body = {**{k: v for k, v in fields.items() if v is not None}, "tradeNo": "T1", "status": "0000"}
+    # Any keys, once allowed with extra_keys (a key cannot hold '=').
+    extra = {k for k, v in fields.items() if v is not None and "=" not in k}
+    extra -= {"timestamp", "successTime"}  # documented keys with a format of their own
+    body = {**{k: fields[k] for k in extra}, "tradeNo": "T1", "status": "0000"}
     body["amount"] = "10000.50"
     body["sign"] = sign(body, secret)
-    notification = parse_notification(json.dumps(body).encode(), secret)
+    raw = json.dumps(body).encode()
+    if set(body) - PAYMENT_KEYS:
+        with pytest.raises(UnknownNotificationKey):
+            parse_notification(raw, secret)
+    if recut_key(body, PAYMENT_KEYS | extra) is not None:
+        # A value holds "key=" of a later allowed key: the sign would fit another body too.
+        with pytest.raises(AmbiguousNotification):
+            parse_notification(raw, secret, extra_keys=extra)
+        return
+    notification = parse_notification(raw, secret, extra_keys=extra)
     assert notification.trade_no == "T1" and str(notification.amount) == "10000.50"
 
 

@@ -13,12 +13,14 @@ from aiohttp import web
 
 from vexora_async import (
     CheckoutRequest,
+    MalformedNotification,
     OrderExists,
     OrderRejected,
     SignatureError,
     ValidationError,
     VexoraError,
     parse_notification,
+    signing,
 )
 from vexora_async.call import ApiCall, Envelope
 from vexora_async.middleware import SIGNING, Next
@@ -128,6 +130,17 @@ async def test_nothing_private_reaches_logs_or_reprs(
     seen.append(result)
     async with aiohttp.ClientSession() as session, session.post(notify_url, data=forged) as answer:
         assert answer.status == 400
+    # re-cut notifications carrying payer data: refused, naming keys and never values
+    for recut in (
+        {"tradeNo": "RED0001", "status": "0000", "amount": "1", "mobile": MOBILE},
+        {"tradeNo": "RED0001", "status": "0000", "amount": "1", "remark": f"{EMAIL}tradeNo=1"},
+    ):
+        recut_sign = signing.sign(recut, SECRET)
+        with pytest.raises(MalformedNotification) as recut_error:
+            parse_notification({**recut, "sign": recut_sign}, SECRET)
+        seen.append(recut_error.value)
+        seen.append(await process_notification({**recut, "sign": recut_sign}, SECRET, _never))
+        signs.append(recut_sign)
 
     assert [n.trade_no for n in received] == ["RED0001"]
     assert len(signs) >= 8

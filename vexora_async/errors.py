@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APIError",
+    "AmbiguousNotification",
     "AuthenticationError",
     "ConfigurationError",
     "ConnectError",
@@ -37,6 +38,7 @@ __all__ = [
     "SignatureError",
     "TransportError",
     "UnexpectedRedirect",
+    "UnknownNotificationKey",
     "ValidationError",
     "VexoraError",
     "Violation",
@@ -149,6 +151,32 @@ class MalformedNotification(VexoraError):
 
     The message names fields, never their values.
     """
+
+
+class AmbiguousNotification(MalformedNotification):
+    """A notification whose sign would fit another body as well (SPEC §7), refused.
+
+    The sign covers ``key=value`` pairs joined with no separator, so a value's tail can be
+    re-cut into the next key's head (``tradeNo=INV7zz`` + ``wayCode`` reads as ``tradeNo=INV7``
+    + ``zzwayCode``). ``field`` is the key whose value holds the text ``key=`` of a documented
+    key (``key``) that could be cut out of it. Messages name keys, never values.
+    """
+
+    def __init__(self, message: str, *, field: str = "", key: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+        self.key = key
+
+
+class UnknownNotificationKey(AmbiguousNotification):
+    """A notification with a key outside its kind's documented set (plus ``extra_keys``).
+
+    ``keys`` lists every such key (sorted); the message names them, never their values.
+    """
+
+    def __init__(self, message: str, *, keys: Sequence[str]) -> None:
+        super().__init__(message, field=keys[0] if keys else "")
+        self.keys = tuple(keys)
 
 
 class APIError(VexoraError):

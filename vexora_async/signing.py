@@ -1,16 +1,31 @@
 """The gateway's signature rule (SPEC §3): sorted ``key=value`` pairs, secret appended, MD5.
 
 Works on the field dict exactly as it is (or was) sent, so requests and callbacks share it.
+
+The pairs are joined with no separator, so a sign proves a canonical string, not a body:
+``{"tradeNo": "INV7zz", "wayCode": "DANA"}`` and ``{"tradeNo": "INV7", "zzwayCode": "DANA"}``
+share one. A received body pins down its meaning only when its keys come from a known set
+and no value could be re-cut into one of them: ``verify(..., keys=...)`` checks both
+(``unknown_keys``, ``recut_key``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
 
-__all__ = ["canonical_string", "masked_canonical_string", "sign", "verify", "wire_text"]
+__all__ = [
+    "canonical_string",
+    "check_key_names",
+    "masked_canonical_string",
+    "recut_key",
+    "sign",
+    "unknown_keys",
+    "verify",
+    "wire_text",
+]
 
 SIGN_FIELD = "sign"
 
@@ -53,12 +68,19 @@ def sign(fields: Mapping[str, object], secret: str) -> str:
     return hashlib.md5(payload.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
-def verify(fields: Mapping[str, object], secret: str) -> bool:
+def verify(
+    fields: Mapping[str, object], secret: str, *, keys: Collection[str] | None = None
+) -> bool:
     """True when ``fields["sign"]`` is the signature of the other fields (constant time).
 
     The comparison is exact: the gateway sends lowercase hex, so an upper-cased copy is a
-    different (and rejected) value.
+    different (and rejected) value. With ``keys`` (the keys this kind of body may have,
+    ``sign`` included) a body is also refused when it has another key or a value that could
+    be re-cut into one (``recut_key``): then no other acceptable body shares its sign.
+    Without ``keys`` the sign proves only the canonical string (see the module doc).
     """
+    if keys is not None and (unknown_keys(fields, keys) or recut_key(fields, keys)):
+        return False
     given = fields.get(SIGN_FIELD)
     if not isinstance(given, str) or not given:
         return False
@@ -69,3 +91,48 @@ def verify(fields: Mapping[str, object], secret: str) -> bool:
 def masked_canonical_string(fields: Mapping[str, object]) -> str:
     """The canonical string with ``<secret>`` where the secret goes, for debugging output."""
     return canonical_string(fields) + "<secret>"
+
+
+# -- where a sign cannot pin down a body (SPEC §7) -----------------------------------------
+
+
+def check_key_names(keys: Iterable[str]) -> frozenset[str]:
+    """``keys`` as a set, refusing names that would break the re-cut argument below.
+
+    A key must be non-empty text without ``=``: the first ``=`` of a canonical string must
+    end the first key. Raises ``ValueError`` naming the bad key.
+    """
+    if isinstance(keys, str):
+        raise ValueError("keys must be a collection of names, not one string")
+    names = frozenset(keys)
+    for name in names:
+        if not isinstance(name, str) or not name or "=" in name:
+            raise ValueError(f"{name!r} cannot be a signed key (non-empty, no '=')")
+    return names
+
+
+def unknown_keys(fields: Mapping[str, object], keys: Collection[str]) -> list[str]:
+    """The keys of ``fields`` not in ``keys``, sorted. Empty-valued ones count too."""
+    return sorted(key for key in fields if key not in keys)
+
+
+def recut_key(fields: Mapping[str, object], keys: Collection[str]) -> tuple[str, str] | None:
+    """``(field, key)`` when the signed text of ``fields[field]`` holds ``key=`` for a ``key``
+    in ``keys`` that sorts after ``field``; ``None`` when no value could be re-cut.
+
+    Why this suffices: take two bodies whose keys are all in ``keys`` (none has ``=``) with
+    one canonical string. Their first keys are equal (each ends at the first ``=``). Where
+    their values first differ in length, the longer value goes on with the other body's next
+    ``key=``, a key of ``keys`` sorting after the field. So if neither body has such a value,
+    both cut the string the same way: they carry the same text for the same keys.
+    """
+    for field, value in fields.items():
+        if field == SIGN_FIELD or value is None:
+            continue
+        text = value if type(value) is str else wire_text(value)
+        if "=" not in text:  # the common case: nothing could be cut out of it
+            continue
+        for key in sorted(keys):
+            if key > field and key != SIGN_FIELD and f"{key}=" in text:
+                return field, key
+    return None

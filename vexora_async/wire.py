@@ -1,8 +1,13 @@
-"""Between attrs models and the gateway's JSON: one cattrs converter and the JSON codec.
+"""Between attrs models and the gateway's JSON: one cattrs converter and the JSON codecs.
 
 Hooks are generated once per class (hook factories) with camelCase renames, so no per-call
 work decides names. Responses tolerate unknown fields, numbers where text is expected, and
-both spellings the gateway uses for some fields (SPEC §5, §6).
+both spellings the gateway uses for some fields (SPEC §5, §6). Every cattrs hook of the SDK
+lives here, notifications' included (``notification_structurer``).
+
+Two JSON decoders: ``loads`` (fast, numbers as ``int``/``Decimal``) for answers, and
+``loads_as_sent`` (numbers kept as the exact text sent) for anything whose signature is
+checked or shown, because the signature covers that text (SPEC §3).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any, TypeVar, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 import attrs
 import cattrs
@@ -23,10 +28,15 @@ from .models import CheckoutRequest, PaymentLink, PaymentState, TradeStatus
 
 __all__ = [
     "HAS_ORJSON",
+    "JsonNumber",
     "checkout_fields",
     "converter",
     "dumps",
     "loads",
+    "loads_as_sent",
+    "native",
+    "notification_structurer",
+    "signed_object",
     "structure_response",
     "wire_name",
 ]
@@ -96,6 +106,28 @@ def _structure_status(value: object, _: object) -> TradeStatus:
     raise MalformedResponse("expected a status code")
 
 
+def _structure_millis(value: object, _: object) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    raise MalformedResponse("timestamp is not epoch milliseconds")
+
+
+def _received_overrides(cls: type[Any]) -> dict[str, Any]:
+    """Renames for a model built from a received object: camelCase names, ``raw`` (every
+    field as received, passed through) and ``timestamp`` in epoch milliseconds."""
+    names = {a.name for a in attrs.fields(cls)}
+    overrides: dict[str, Any] = {name: override(rename=wire_name(name)) for name in names}
+    if "raw" in names:
+        overrides["raw"] = override(rename=_RAW_KEY, struct_hook=lambda v, _: v)
+    if "timestamp" in names:
+        overrides["timestamp"] = override(struct_hook=_structure_millis)
+    return overrides
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
     conv.register_structure_hook(str, _structure_text)
@@ -114,11 +146,7 @@ def _make_converter() -> cattrs.Converter:
         return make_dict_unstructure_fn(cls, conv, _cattrs_omit_if_default=True, **overrides)
 
     def structure_factory(cls: type[Any]) -> Callable[[Any, Any], Any]:
-        overrides: dict[str, Any] = {
-            a.name: override(rename=wire_name(a.name)) for a in attrs.fields(cls)
-        }
-        overrides["raw"] = override(rename=_RAW_KEY, struct_hook=lambda v, _: v)
-        return make_dict_structure_fn(cls, conv, **overrides)
+        return make_dict_structure_fn(cls, conv, **_received_overrides(cls))
 
     conv.register_unstructure_hook_factory(lambda t: t is CheckoutRequest, unstructure_factory)
     conv.register_structure_hook_factory(
@@ -169,6 +197,106 @@ def structure_response(data: object, cls: type[T], what: str) -> T:
         missing = [wire_name(n) for n in required if data.get(wire_name(n)) is None]
         reason = f"missing {', '.join(missing)}" if missing else type(exc).__name__
         raise MalformedResponse(f"{what}: {reason}") from None
+
+
+def notification_structurer(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
+    """A function building ``cls`` (an attrs notification model) from its received fields.
+
+    The fields are the wire-named, decoded values (numbers as ``int``/``Decimal``); the
+    model's ``raw`` gets a read-only view of all of them. Errors are cattrs' own or
+    ``MalformedResponse``: the caller words them for its kind of message.
+    """
+    hook = make_dict_structure_fn(cls, converter, **_received_overrides(cls))
+
+    def structure(fields: Mapping[str, Any]) -> T:
+        return hook({**fields, _RAW_KEY: MappingProxyType(dict(fields))}, cls)
+
+    return structure
+
+
+# -- JSON as sent: for signatures --------------------------------------------------------
+
+
+class JsonNumber(str):
+    """A JSON number as the text it was sent as.
+
+    The signature covers that text (SPEC §3), which no ``float`` and not every ``Decimal``
+    reproduces: ``1.0E7``, ``1e7``, ``10000000.00``, ``-0`` and a 40-digit integer are each
+    signed as written. Being a ``str``, it signs as itself; ``native`` gives its value.
+    """
+
+    __slots__ = ()
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    fields = dict(pairs)
+    if len(fields) != len(pairs):
+        # With a key twice it is unclear which value was signed.
+        raise ValueError("duplicate key")
+    return fields
+
+
+def loads_as_sent(body: bytes | str) -> Any:
+    """Decode JSON with every number kept as its text (``JsonNumber``).
+
+    Refuses what has no single reading (a key twice, ``NaN``/``Infinity``); a UTF-8 byte
+    order mark is skipped. Raises ``ValueError`` (``UnicodeDecodeError`` and
+    ``JSONDecodeError`` are ones) or ``RecursionError`` for absurd nesting.
+    """
+    text = body.decode("utf-8-sig") if isinstance(body, bytes) else body.removeprefix("\ufeff")
+    return json.loads(
+        text,
+        parse_int=JsonNumber,
+        parse_float=JsonNumber,
+        parse_constant=_reject_constant,
+        object_pairs_hook=_unique_keys,
+    )
+
+
+def _number(text: str) -> int | Decimal:
+    if text.lstrip("-").isdigit():
+        try:
+            return int(text)
+        except ValueError:  # beyond int's conversion limit: still exact as a Decimal
+            pass
+    return Decimal(text)
+
+
+def native(value: Any) -> Any:
+    """``loads_as_sent`` output with numbers as values: ``int`` when written without a
+    fraction or exponent, ``Decimal`` otherwise (never ``float``)."""
+    if isinstance(value, JsonNumber):
+        return _number(value)
+    if isinstance(value, dict):
+        return {key: native(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [native(item) for item in value]
+    return value
+
+
+def signed_object(body: bytes | str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A JSON object body as signed and as values.
+
+    The first dict is what the signature covers: top-level numbers as the text sent (nested
+    values, which this gateway never sends, as values). The second has every number as a
+    value (``native``). Raises ``ValueError`` when the body is not JSON or not an object.
+    """
+    try:
+        decoded = loads_as_sent(body)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    if not isinstance(decoded, dict):
+        raise ValueError("not a JSON object")
+    values: dict[str, Any] = native(decoded)
+    signed = {
+        key: item if isinstance(item, JsonNumber) else values[key]
+        for key, item in decoded.items()
+    }
+    return signed, values
 
 
 # JSON: orjson when installed (the `orjson` extra), the standard library otherwise.

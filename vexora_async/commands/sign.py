@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import argparse
 import hmac
-import json
 import os
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from ..signing import masked_canonical_string, sign
+from ..wire import signed_object
 from .common import EXIT_CONFIG, EXIT_FAILED_ROWS, EXIT_OK, fail
 
 NAME = "sign"
@@ -24,11 +23,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def load_object(path: Path) -> dict[str, Any]:
-    """A JSON object with numbers kept as written (they are signed as their text)."""
-    value = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
-    if not isinstance(value, dict):
-        raise ValueError("the file must hold one JSON object")
-    return value
+    """A JSON object with numbers kept as the text written (they are signed as that text:
+    ``1.0E7`` stays ``1.0E7``), decoded as notifications are (``wire.signed_object``)."""
+    try:
+        return signed_object(path.read_bytes())[0]
+    except ValueError:
+        raise ValueError("the file must hold one JSON object") from None
 
 
 def secret_from(args: argparse.Namespace) -> str | None:

@@ -5,18 +5,26 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import MalformedNotification, SignatureError
+from ..errors import ConfigurationError, MalformedNotification, SignatureError
 from ..notify import parse_notification
 from .common import EXIT_CONFIG, EXIT_FAILED_ROWS, EXIT_OK, fail, print_table
 from .sign import secret_from
 
 NAME = "verify-notify"
-HELP = "verify the sign of a saved payment notification and show what it says"
+HELP = "verify the keys and sign of a saved payment notification and show what it says"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", type=Path, help="the notification body as received (JSON)")
     parser.add_argument("--secret", help="app secret (default: VEXORA_SECRET)")
+    parser.add_argument(
+        "--extra-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="also allow this key (repeatable); other undocumented keys are refused, "
+        "as with extra_keys= in the SDK",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,7 +36,9 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         return fail(f"cannot read {args.file}: {exc.strerror}", EXIT_CONFIG)
     try:
-        notification = parse_notification(body, secret)
+        notification = parse_notification(body, secret, extra_keys=args.extra_key)
+    except ConfigurationError as exc:
+        return fail(str(exc), EXIT_CONFIG)
     except (SignatureError, MalformedNotification) as exc:
         return fail(f"not a valid notification: {exc}", EXIT_FAILED_ROWS)
     print_table(
