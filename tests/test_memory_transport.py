@@ -8,7 +8,13 @@ import json
 import pytest
 from aiohttp import web
 
-from vexora_async import ConnectionDropped, HttpRequest, MemoryTransport, RequestTimeout
+from vexora_async import (
+    ConnectionDropped,
+    HttpRequest,
+    HttpResponse,
+    MemoryTransport,
+    RequestTimeout,
+)
 from vexora_async.sandbox import TEST_MERCHANTS, FaultKind, Sandbox
 
 from .test_sandbox_support import wire_body
@@ -107,3 +113,34 @@ async def test_sandbox_faults_through_memory() -> None:
         assert sandbox.ledger.order("MEM-DROP") is not None
     finally:
         await transport.aclose()
+
+
+async def test_a_failing_handler_function_is_a_dropped_connection() -> None:
+    async def broken(request: HttpRequest) -> HttpResponse:
+        raise KeyError("secret-looking detail")
+
+    transport = MemoryTransport(broken)
+    with pytest.raises(ConnectionDropped) as caught:
+        await transport.send(HttpRequest("POST", "http://gw.example/x", {}, b""))
+    assert "secret-looking" not in str(caught.value)  # only the exception's type
+    await transport.aclose()
+
+
+def test_answers_cut_short_are_dropped_connections() -> None:
+    from vexora_async.transports.memory import _parse_response
+
+    ok = _parse_response(
+        b"HTTP/1.1 201 Created\r\nSet-Cookie: a\r\nset-cookie: b\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n3;x\r\nabc\r\n1\r\nd\r\n0\r\n\r\n"
+    )
+    assert (ok.status, ok.headers["set-cookie"], ok.body) == (201, "a, b", b"abcd")
+    for raw in (
+        b"",  # closed before any answer
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10",  # head cut
+        b"garbage\r\n\r\n",  # no status line
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5",
+    ):
+        with pytest.raises(ConnectionDropped):
+            _parse_response(raw)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ async def browser() -> AsyncIterator[Any]:
         reason = "BROWSER TESTS NOT RUN: missing " + " and ".join(missing)
         if IN_CI:
             pytest.fail(reason)
+        # Loud: in the warnings summary of every run, not only with -rs.
+        warnings.warn(reason, pytest.PytestWarning, stacklevel=1)
         pytest.skip(reason)
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(

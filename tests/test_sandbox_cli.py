@@ -18,7 +18,7 @@ from vexora_async.cli import main
 from vexora_async.commands.common import EXIT_CONFIG, EXIT_FAILED_ROWS
 from vexora_async.sandbox import NotifyRecorder, SandboxThread
 
-from .test_sandbox_support import checkout_request, get
+from .test_sandbox_support import checkout_request, get, post, wire_body
 
 URL = re.compile(r"http://127\.0\.0\.1:\d+")
 
@@ -63,6 +63,21 @@ async def test_sandbox_command_prints_its_url_and_serves() -> None:
         assert link.payment_url.startswith(base_url + "/cashier/")
 
 
+async def test_sandbox_command_with_faults_and_codes() -> None:
+    options = (
+        "--fault-rate", "1", "--fault-kinds", "unknown-code-after-store", "--fault-seed", "3",
+        "--code", "unknown_code=E9", "--code", "unknown_msg=odd answer", "--replica-lag", "2",
+    )
+    async with command(*options) as (base_url, banner):
+        assert "faults: 100% of checkouts and queries, seed 3" in banner
+        answer = await post(
+            base_url + "/v1/vexora/checkout", wire_body("IDR", "CLI-F"), merchant_no="0000000001"
+        )
+        assert (answer.code, answer.json()["msg"]) == ("E9", "odd answer")
+        ledger = (await get(base_url + "/sandbox/ledger?tradeNo=CLI-F")).json()
+        assert len(ledger["orders"]) == 1  # stored: the fault answers after the commit
+
+
 async def test_sandbox_command_with_merchants() -> None:
     merchants = ("--merchant", "0000000042:S3:CRET:PAYPRO_IDR", "--merchant", "0000000043:K")
     async with command(*merchants) as (base_url, banner):
@@ -103,6 +118,13 @@ def test_refuses_a_non_loopback_host(host: str, capsys: pytest.CaptureFixture[st
         ["--merchant", "0000000001:SECRET:NO_SUCH_PROFILE"],
         ["--merchant", "ABC:SECRET"],
         ["--time-factor", "0"],
+        ["--code", "duplicate_code"],
+        ["--code", "no_such_field=1"],
+        ["--code", "sign_error_code=8000"],
+        ["--fault-rate", "2"],
+        ["--fault-kinds", "meteor"],
+        ["--fault-rate", "0.5", "--fault-kinds", "lagging-replica,meteor"],
+        ["--replica-lag", "-1"],
     ],
 )
 def test_bad_options(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -388,7 +388,8 @@ def _body_deadline(seconds: float) -> Any:
 
     @web.middleware
     async def read_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.body_exists:
+        # A body that arrived with its head (the usual small one) costs no timer.
+        if request.body_exists and not request.content.is_eof():
             try:
                 async with asyncio.timeout(seconds):
                     await request.read()

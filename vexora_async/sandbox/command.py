@@ -21,8 +21,10 @@ import aiohttp
 from ..commands.common import EXIT_CONFIG, EXIT_FAILED_ROWS, EXIT_OK, fail
 from ..errors import ConfigurationError
 from ..hosts import is_loopback_url
+from .codes import GatewayCodes
+from .faults import ALL_KINDS
 from .merchants import SandboxMerchant, parse_merchant
-from .server import check_bind_host, run_sandbox
+from .server import Sandbox, check_bind_host, run_sandbox
 
 NAME = "sandbox"
 HELP = "run the sandbox gateway on this machine until interrupted; or pay/redeliver on it"
@@ -99,6 +101,24 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="deliver notifications to non-loopback notifyUrl hosts too",
     )
+    faults = parser.add_argument_group("faults (see the README's fault table)")
+    faults.add_argument(
+        "--fault-rate", type=float, default=0.0,
+        help="fail this share (0 to 1) of checkouts and queries with every fault kind",
+    )
+    faults.add_argument(
+        "--fault-kinds", default=None, metavar="KIND,KIND",
+        help="only these kinds (default: all, e.g. 429-after-store,lagging-replica)",
+    )
+    faults.add_argument("--fault-seed", type=int, default=None, help="repeatable faults")
+    faults.add_argument(
+        "--replica-lag", type=float, default=None, help="seconds lagging-replica is behind (0.5)"
+    )
+    faults.add_argument(
+        "--code", action="append", default=[], metavar="NAME=VALUE",
+        help="an answer's code or message, repeatable: duplicate_code=9101, "
+        "duplicate_msg='order no repeat' (the GatewayCodes field names)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -111,10 +131,11 @@ def run(args: argparse.Namespace) -> int:
         merchants = [parse_merchant(spec) for spec in specs]
         if not args.time_factor > 0:
             raise ConfigurationError("--time-factor must be greater than 0")
+        sandbox = _configured(args, merchants)
     except ConfigurationError as exc:
         return fail(f"sandbox: error: {exc}", EXIT_CONFIG)
     try:
-        asyncio.run(_serve(args, merchants, default=not args.merchant))
+        asyncio.run(_serve(args, sandbox, merchants, default=not args.merchant))
     except KeyboardInterrupt:  # Ctrl+C where signal handlers cannot be installed
         pass
     except OSError as exc:  # the port is taken, the address does not exist, ...
@@ -171,7 +192,40 @@ async def _post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
             return response.status, None
 
 
-async def _serve(args: argparse.Namespace, merchants: list[SandboxMerchant], default: bool) -> None:
+def _configured(args: argparse.Namespace, merchants: list[SandboxMerchant]) -> Sandbox:
+    """The sandbox the options describe, or ``ConfigurationError`` naming the option."""
+    try:
+        codes = GatewayCodes(**dict(_pair(item) for item in args.code))
+    except (TypeError, ValueError) as exc:
+        raise ConfigurationError(f"--code: {exc}") from None
+    sandbox = Sandbox(
+        merchants,
+        time_factor=args.time_factor,
+        allow_external_notify=args.allow_external_notify,
+        codes=codes,
+    )
+    if args.replica_lag is not None:
+        if not 0 <= args.replica_lag < 1e6:
+            raise ConfigurationError("--replica-lag must be between 0 and 1e6 seconds")
+        sandbox.faults.replica_lag = args.replica_lag
+    kinds = ALL_KINDS if args.fault_kinds is None else args.fault_kinds.split(",")
+    try:
+        sandbox.faults.mix(args.fault_rate, seed=args.fault_seed, kinds=kinds)
+    except ValueError as exc:
+        raise ConfigurationError(f"--fault-rate/--fault-kinds: {exc}") from None
+    return sandbox
+
+
+def _pair(item: str) -> tuple[str, str]:
+    name, sep, value = item.partition("=")
+    if not sep:
+        raise ConfigurationError("--code takes NAME=VALUE")
+    return name.strip(), value
+
+
+async def _serve(
+    args: argparse.Namespace, sandbox: Sandbox, merchants: list[SandboxMerchant], default: bool
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -179,13 +233,8 @@ async def _serve(args: argparse.Namespace, merchants: list[SandboxMerchant], def
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
     async with run_sandbox(
-        merchants,
-        host=args.host,
-        port=args.port,
-        allow_external=args.allow_external,
-        time_factor=args.time_factor,
-        allow_external_notify=args.allow_external_notify,
-    ) as sandbox:
+        host=args.host, port=args.port, allow_external=args.allow_external, sandbox=sandbox
+    ):
         base = sandbox.base_url
         lines = [f"Vexora sandbox gateway at {base}", "  use it as the client's base_url"]
         for merchant in merchants:
@@ -199,7 +248,12 @@ async def _serve(args: argparse.Namespace, merchants: list[SandboxMerchant], def
             f"  cashier pages {base}/cashier/<platFormTradeNo>",
             f"  ledger {base}/sandbox/ledger, pay API POST {base}/sandbox/pay",
             f"  from a shell: vexora-async sandbox pay TRADE_NO --url {base}",
-            "Press Ctrl+C to stop.",
         ]
+        if args.fault_rate:
+            lines.append(
+                f"  faults: {args.fault_rate:.0%} of checkouts and queries, seed "
+                f"{args.fault_seed}, kinds: {args.fault_kinds or 'all'}"
+            )
+        lines.append("Press Ctrl+C to stop.")
         print("\n".join(lines), flush=True)
         await stop.wait()
