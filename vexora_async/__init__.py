@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .batch import BatchOutcome, BatchResult
     from .client import VexoraClient
+    from .convert import to_dict, to_json
     from .dedupe import MemoryNotificationStore, NotificationStore, SQLiteNotificationStore
     from .errors import (
         APIError,
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
         verify_notification,
     )
     from .regions import RegionProfile, get_profile, register_profile
+    from .responses import RawResponse, ResponseInfo
     from .retry import RetryMiddleware, RetryPolicy
     from .transports.aiohttp import AiohttpTransport
     from .transports.base import HttpRequest, HttpResponse, Timeouts, Transport
@@ -77,9 +79,11 @@ _LAZY = {
     "PaymentLink": ".models",
     "PaymentNotification": ".notify",
     "PaymentState": ".models",
+    "RawResponse": ".responses",
     "RegionProfile": ".regions",
     "RequestTimeout": ".errors",
     "ResponseError": ".errors",
+    "ResponseInfo": ".responses",
     "RetryMiddleware": ".retry",
     "RetryPolicy": ".retry",
     "SQLiteNotificationStore": ".dedupe",
@@ -98,6 +102,8 @@ _LAZY = {
     "parse_notification": ".notify",
     "process_notification": ".notify",
     "register_profile": ".regions",
+    "to_dict": ".convert",
+    "to_json": ".convert",
     "verify_notification": ".notify",
 }
 
@@ -126,9 +132,11 @@ __all__ = [
     "PaymentLink",
     "PaymentNotification",
     "PaymentState",
+    "RawResponse",
     "RegionProfile",
     "RequestTimeout",
     "ResponseError",
+    "ResponseInfo",
     "RetryMiddleware",
     "RetryPolicy",
     "SQLiteNotificationStore",
@@ -148,6 +156,8 @@ __all__ = [
     "parse_notification",
     "process_notification",
     "register_profile",
+    "to_dict",
+    "to_json",
     "verify_notification",
 ]
 
