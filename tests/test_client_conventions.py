@@ -30,7 +30,7 @@ VARIABLES = ("VEXORA_MERCHANT_NO", "VEXORA_SECRET", "VEXORA_BASE_URL", "VEXORA_R
 def _request(trade_no: str) -> CheckoutRequest:
     return CheckoutRequest(
         trade_no=trade_no, amount=150000, username="Budi", mobile="081234567890",
-        email="budi@example.com",
+        email="budi@example.com", notify_url="http://127.0.0.1:9/notify",
     )  # fmt: skip
 
 
@@ -106,7 +106,8 @@ async def test_a_client_from_env_creates_a_link(
     async with VexoraClient.from_env() as client:
         link = await client.create_payment_link(CheckoutRequest(
             trade_no="ENV-1", amount=Decimal("12.50"), firstname="Dara", lastname="Sok",
-            mobile="12345678", email="dara@example.com", remark="r",
+            mobile="12345678", email="dara@example.com", remark="r", channel_code="KHQR",
+            way_code="KHQR",
             notify_url="http://127.0.0.1:9/n", return_url="http://127.0.0.1:9/r",
         ))  # fmt: skip
     assert link.trade_no == "ENV-1"

@@ -1,0 +1,165 @@
+"""``vexora_async.sync``: many threads at once against the sandbox, the same error classes,
+a fast failure inside an event loop, and no thread left behind."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from vexora_async import (
+    AuthenticationError,
+    CheckoutRequest,
+    ConfigurationError,
+    ConnectError,
+    OrderNotFound,
+    OrderRejected,
+    PaymentLink,
+    RetryPolicy,
+    ValidationError,
+)
+from vexora_async.retry import RequestEvent
+from vexora_async.sandbox import FaultKind, SandboxThread
+from vexora_async.sync import SyncVexoraClient, VexoraClient
+
+THREADS = 12
+PER_THREAD = 8
+
+
+def _request(trade_no: str, amount: int = 150000) -> CheckoutRequest:
+    return CheckoutRequest(
+        trade_no=trade_no, amount=amount, username="Budi", mobile="081234567890",
+        email="budi@example.com", notify_url="http://127.0.0.1:9/notify",
+    )  # fmt: skip
+
+
+def _client(sandbox: SandboxThread, **options: object) -> SyncVexoraClient:
+    merchant = sandbox.merchants["IDR"]
+    return VexoraClient(
+        merchant_no=merchant.merchant_no, secret=merchant.secret, base_url=sandbox.base_url,
+        region="IDR", **options,
+    )  # fmt: skip
+
+
+def _sync_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "vexora-sync" and t.is_alive()]
+
+
+def test_many_threads_share_one_client(vexora_sandbox: SandboxThread) -> None:
+    before = set(_sync_threads())
+    with _client(vexora_sandbox) as client:
+        assert set(_sync_threads()) == before  # the loop starts on the first call
+        start = threading.Barrier(THREADS)
+
+        def work(worker: int) -> list[PaymentLink]:
+            start.wait()  # all threads call at the same moment
+            return [
+                client.create_payment_link(_request(f"SYNC-{worker}-{i}"))
+                for i in range(PER_THREAD)
+            ]
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            links = [link for batch in pool.map(work, range(THREADS)) for link in batch]
+        assert len(_sync_threads()) == len(before) + 1  # one loop thread for all callers
+        states = [client.query_payment(link.trade_no) for link in links[:3]]
+    trade_nos = {link.trade_no for link in links}
+    assert len(trade_nos) == THREADS * PER_THREAD
+    assert all(state.status.is_processing for state in states)
+    merchant = vexora_sandbox.merchants["IDR"].merchant_no
+    assert {o.trade_no for o in vexora_sandbox.ledger.orders(merchant)} == trade_nos
+    assert set(_sync_threads()) == before  # close() stopped and joined it
+
+
+def test_errors_are_the_async_clients_classes(vexora_sandbox: SandboxThread) -> None:
+    with _client(vexora_sandbox) as client:
+        with pytest.raises(ValidationError) as invalid:
+            client.create_payment_link(_request("SYNC-BAD", amount=5))
+        assert invalid.value.fields == ("amount",)
+        with pytest.raises(OrderNotFound):
+            client.query_payment("SYNC-NOPE")
+        client.create_payment_link(_request("SYNC-DUP"))
+        with pytest.raises(ConfigurationError):
+            client.with_options(timeout=-1)
+    merchant = vexora_sandbox.merchants["IDR"]
+    with VexoraClient(
+        merchant_no=merchant.merchant_no, secret="wrong", base_url=vexora_sandbox.base_url
+    ) as wrong:
+        with pytest.raises(AuthenticationError) as auth:
+            wrong.create_payment_link(_request("SYNC-AUTH"))
+    assert auth.value.operation == "checkout"
+
+
+def test_batches_return_a_list_in_input_order(vexora_sandbox: SandboxThread) -> None:
+    vexora_sandbox.faults.inject("SYNC-B-2", FaultKind.SERVER_ERROR_BEFORE_STORE, times=None)
+    policy = RetryPolicy(attempts=2, backoff=0.01, settle_queries=2, settle_window=0.05)
+    with _client(vexora_sandbox, retry=policy) as client:
+        requests = [_request(f"SYNC-B-{i}") for i in range(5)]
+        results = client.create_payment_links(requests, concurrency=3)
+    assert [r.index for r in results] == list(range(5))
+    assert [r.outcome.value for r in results] == [
+        "created", "created", "rejected", "created", "created"
+    ]  # fmt: skip
+    assert isinstance(results[2].error, OrderRejected)
+
+
+def test_inside_a_running_loop_it_fails_fast(vexora_sandbox: SandboxThread) -> None:
+    before = set(_sync_threads())
+    client = _client(vexora_sandbox)
+
+    async def inside() -> None:
+        with pytest.raises(ConfigurationError, match="async client"):
+            client.create_payment_link(_request("SYNC-LOOP"))
+        with pytest.raises(ConfigurationError, match="async client"):
+            client.query_payment("SYNC-LOOP")
+
+    asyncio.run(inside())
+    assert set(_sync_threads()) == before  # nothing was started for it
+    assert vexora_sandbox.ledger.order("SYNC-LOOP") is None
+    client.close()
+
+
+def test_close_waits_for_calls_in_flight_then_refuses_more(
+    vexora_sandbox: SandboxThread,
+) -> None:
+    # The gateway answers after 0.3 s; close() comes while the request is on the wire. Were
+    # it to cut the call short, the result would be an error instead of the link.
+    vexora_sandbox.faults.delay = 0.3
+    vexora_sandbox.faults.inject("SYNC-SLOW", FaultKind.DELAY_AFTER_STORE)
+    sent = threading.Event()
+
+    async def on_request(event: RequestEvent) -> None:
+        sent.set()
+
+    client = _client(vexora_sandbox, on_request=on_request)
+    derived = client.with_options(timeout=5)
+    with ThreadPoolExecutor(1) as pool:
+        call = pool.submit(derived.create_payment_link, _request("SYNC-SLOW"))
+        assert sent.wait(10)
+        derived.close()  # a derived client owns nothing: a no-op
+        client.close()
+        assert isinstance(call.result(), PaymentLink)
+    assert not _sync_threads()
+    for closed in (client, derived):
+        with pytest.raises(ConnectError, match="closed"):
+            closed.create_payment_link(_request("SYNC-AFTER"))
+    client.close()  # twice is fine
+    assert vexora_sandbox.ledger.order("SYNC-AFTER") is None
+
+
+def test_from_env_and_raw_responses(
+    vexora_sandbox: SandboxThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    merchant = vexora_sandbox.merchants["IDR"]
+    monkeypatch.setenv("VEXORA_MERCHANT_NO", merchant.merchant_no)
+    monkeypatch.setenv("VEXORA_SECRET", merchant.secret)
+    monkeypatch.setenv("VEXORA_BASE_URL", vexora_sandbox.base_url)
+    monkeypatch.delenv("VEXORA_REGION", raising=False)
+    with SyncVexoraClient.from_env() as client:
+        raw = client.with_raw_response.create_payment_link(_request("SYNC-RAW"))
+        queried = client.with_raw_response.query_payment("SYNC-RAW")
+        assert client.profile.name == "IDR" and "secret='***'" in repr(client)
+    assert raw.status == 200 and raw.parse().trade_no == "SYNC-RAW"
+    assert queried.operation == "query" and queried.parse().trade_no == "SYNC-RAW"
+    assert merchant.secret not in repr(client)
