@@ -10,16 +10,16 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from vexora_async import (
-    AuthenticationError,
     CheckoutRequest,
     ConfigurationError,
     ConnectError,
     OrderNotFound,
-    OrderRejected,
+    OrderExists,
     PaymentLink,
     RetryPolicy,
     ValidationError,
 )
+from vexora_async.errors import AuthenticationError
 from vexora_async.retry import RequestEvent
 from vexora_async.sandbox import FaultKind, SandboxThread
 from vexora_async.sync import SyncVexoraClient, VexoraClient
@@ -92,16 +92,17 @@ def test_errors_are_the_async_clients_classes(vexora_sandbox: SandboxThread) -> 
 
 
 def test_batches_return_a_list_in_input_order(vexora_sandbox: SandboxThread) -> None:
-    vexora_sandbox.faults.inject("SYNC-B-2", FaultKind.SERVER_ERROR_BEFORE_STORE, times=None)
     policy = RetryPolicy(attempts=2, backoff=0.01, settle_queries=2, settle_window=0.05)
     with _client(vexora_sandbox, retry=policy) as client:
-        requests = [_request(f"SYNC-B-{i}") for i in range(5)]
+        client.create_payment_link(_request("SYNC-B-2"))  # exists before the batch
+        requests = [_request(f"SYNC-B-{i}", amount=5 if i == 3 else 150000) for i in range(5)]
         results = client.create_payment_links(requests, concurrency=3)
     assert [r.index for r in results] == list(range(5))
     assert [r.outcome.value for r in results] == [
-        "created", "created", "rejected", "created", "created"
+        "created", "created", "exists", "invalid", "created"
     ]  # fmt: skip
-    assert isinstance(results[2].error, OrderRejected)
+    assert isinstance(results[2].error, OrderExists)
+    assert isinstance(results[3].error, ValidationError)
 
 
 def test_inside_a_running_loop_it_fails_fast(vexora_sandbox: SandboxThread) -> None:
