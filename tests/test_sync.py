@@ -13,8 +13,8 @@ from vexora_async import (
     CheckoutRequest,
     ConfigurationError,
     ConnectError,
-    OrderNotFound,
     OrderExists,
+    OrderNotFound,
     PaymentLink,
     RetryPolicy,
     ValidationError,
@@ -80,14 +80,16 @@ def test_errors_are_the_async_clients_classes(vexora_sandbox: SandboxThread) -> 
         with pytest.raises(OrderNotFound):
             client.query_payment("SYNC-NOPE")
         client.create_payment_link(_request("SYNC-DUP"))
+        with pytest.raises(OrderExists) as exists:
+            client.create_payment_link(_request("SYNC-DUP"))
+        assert exists.value.state.trade_no == "SYNC-DUP"
         with pytest.raises(ConfigurationError):
             client.with_options(timeout=-1)
     merchant = vexora_sandbox.merchants["IDR"]
     with VexoraClient(
         merchant_no=merchant.merchant_no, secret="wrong", base_url=vexora_sandbox.base_url
-    ) as wrong:
-        with pytest.raises(AuthenticationError) as auth:
-            wrong.create_payment_link(_request("SYNC-AUTH"))
+    ) as wrong, pytest.raises(AuthenticationError) as auth:
+        wrong.create_payment_link(_request("SYNC-AUTH"))
     assert auth.value.operation == "checkout"
 
 
