@@ -95,8 +95,12 @@ class ResponseInfo:
     ``body``, the gateway envelope without payer data (``None`` when it was not one)."""
 
     status: int
-    headers: Mapping[str, str] = attrs.field(factory=dict, converter=redact_headers)
-    body: Mapping[str, Any] | None = attrs.field(default=None, converter=redact_body)
+    headers: Mapping[str, str] = attrs.field(
+        factory=dict, converter=redact_headers, repr=lambda m: repr(dict(m))
+    )
+    body: Mapping[str, Any] | None = attrs.field(
+        default=None, converter=redact_body, repr=lambda m: repr(None if m is None else dict(m))
+    )
 
     @classmethod
     def of(cls, envelope: Envelope) -> ResponseInfo:
@@ -113,7 +117,7 @@ class RawResponse(Generic[T]):
     operation: str
     path: str
     status: int
-    headers: Mapping[str, str] = attrs.field(converter=redact_headers)
+    headers: Mapping[str, str] = attrs.field(converter=redact_headers, repr=lambda m: repr(dict(m)))
     code: str
     msg: str
     attempts: int
