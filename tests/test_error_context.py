@@ -197,3 +197,17 @@ async def test_a_successful_call_shows_its_raw_response(mocked: Any, client: Vex
     assert (raw.operation, raw.path) == ("checkout", "/v1/vexora/checkout")
     assert raw.headers["x-request-id"] == "req-7"
     assert raw.parse().payment_url.endswith(TRADE)
+
+
+async def test_a_redirect_shows_its_host_but_not_its_url(
+    mocked: Any, client: VexoraClient
+) -> None:
+    target = "https://elsewhere.example/steal?mobile=081234567890"
+    mocked.post(CHECKOUT, status=302, headers={"Location": target})
+    mocked.post(QUERY, payload=_envelope("8000"), repeat=True)
+    with pytest.raises(OrderRejected) as caught:
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    error = caught.value
+    assert error.status == 302 and error.response is not None
+    assert error.response.headers["location"] == "***"
+    assert "081234567890" not in repr(error.response) + str(error) + repr(error.__cause__)

@@ -43,9 +43,19 @@ SAFE_DATA_KEYS = frozenset(
         "desc",
     }
 )
-# Headers whose values are credentials or session state: shown as "***".
+# Headers whose values are credentials or session state, or URLs that may carry query
+# data (a redirect's host is on ``UnexpectedRedirect.location_host``): shown as "***".
 _SECRET_HEADERS = frozenset(
-    {"set-cookie", "cookie", "authorization", "proxy-authorization", "www-authenticate"}
+    {
+        "set-cookie",
+        "cookie",
+        "authorization",
+        "proxy-authorization",
+        "www-authenticate",
+        "location",
+        "content-location",
+        "refresh",
+    }
 )
 _SCALARS = (str, int, float, bool, type(None))
 
