@@ -4,7 +4,9 @@ a fast failure inside an event loop, and no thread left behind."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -166,3 +168,26 @@ def test_from_env_and_raw_responses(
     assert raw.status == 200 and raw.parse().trade_no == "SYNC-RAW"
     assert queried.operation == "query" and queried.parse().trade_no == "SYNC-RAW"
     assert merchant.secret not in repr(client)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_client_used_before_a_fork_refuses_in_the_child(vexora_sandbox: SandboxThread) -> None:
+    # Celery's prefork pool: the child has the loop object but not its thread. A call there
+    # must fail at once, not wait forever.
+    with _client(vexora_sandbox) as client:
+        client.create_payment_link(_request("SYNC-FORK-0"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads running
+            pid = os.fork()
+        if pid == 0:  # the child: report through the exit code only
+            try:
+                client.create_payment_link(_request("SYNC-FORK-1"))
+            except ConfigurationError:
+                os._exit(7)
+            except BaseException:
+                os._exit(1)
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 7
+        assert client.create_payment_link(_request("SYNC-FORK-2")).trade_no == "SYNC-FORK-2"
+    assert vexora_sandbox.ledger.order("SYNC-FORK-1") is None

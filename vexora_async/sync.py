@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import os
 import threading
 from collections.abc import Coroutine, Iterable, Mapping
 from types import TracebackType
@@ -44,6 +45,7 @@ class _LoopThread:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._pid = 0  # the process that started the loop thread
         self._pending: set[concurrent.futures.Future[Any]] = set()  # calls in flight
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
@@ -70,6 +72,13 @@ class _LoopThread:
             if self._closed:
                 coroutine.close()
                 raise ConnectError("the client is closed")
+            if self._loop is not None and self._pid != os.getpid():
+                # A fork copies the loop object but not its thread: a call would wait forever.
+                coroutine.close()
+                raise ConfigurationError(
+                    "this client was used before the process forked; create the client in "
+                    "each process (Celery: per worker, e.g. on first use in a task)"
+                )
             if self._loop is None:
                 loop = asyncio.new_event_loop()
                 ready = threading.Event()
@@ -78,7 +87,7 @@ class _LoopThread:
                 )
                 thread.start()
                 ready.wait()
-                self._loop, self._thread = loop, thread
+                self._loop, self._thread, self._pid = loop, thread, os.getpid()
             future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
             self._pending.add(future)
         future.add_done_callback(self._forget)
