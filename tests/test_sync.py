@@ -191,3 +191,39 @@ def test_a_client_used_before_a_fork_refuses_in_the_child(vexora_sandbox: Sandbo
         assert os.waitstatus_to_exitcode(status) == 7
         assert client.create_payment_link(_request("SYNC-FORK-2")).trade_no == "SYNC-FORK-2"
     assert vexora_sandbox.ledger.order("SYNC-FORK-1") is None
+
+
+def test_closing_while_threads_call_never_hangs_or_misreports(
+    vexora_sandbox: SandboxThread,
+) -> None:
+    # Racing callers and close(): each call ends with its link, or with ConnectError before
+    # anything was sent (then the order must not exist). None may hang.
+    client = _client(vexora_sandbox)
+    started = threading.Barrier(THREADS + 1)
+
+    def work(worker: int) -> tuple[list[str], list[str]]:
+        created: list[str] = []
+        refused: list[str] = []
+        started.wait()
+        for i in range(200):
+            trade_no = f"SYNC-RACE-{worker}-{i}"
+            try:
+                created.append(client.create_payment_link(_request(trade_no)).trade_no)
+            except ConnectError as error:
+                assert not error.maybe_sent
+                refused.append(trade_no)
+                break
+        return created, refused
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        calls = [pool.submit(work, n) for n in range(THREADS)]
+        started.wait()
+        client.create_payment_link(_request("SYNC-RACE-main"))  # some calls are under way
+        client.close()
+        outcomes = [call.result(timeout=60) for call in calls]
+    assert not _sync_threads()
+    stored = {o.trade_no for o in vexora_sandbox.ledger.orders()}
+    for created, refused in outcomes:
+        assert set(created) <= stored
+        assert not set(refused) & stored
+    assert sum(len(refused) for _, refused in outcomes) == THREADS  # every worker was stopped
