@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from .codes import (
         GatewayCodes as GatewayCodes,
     )
+    from .convert import (
+        to_dict as to_dict,
+        to_json as to_json,
+    )
     from .dedupe import (
         MemoryNotificationStore as MemoryNotificationStore,
         NotificationStore as NotificationStore,
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
         SQLiteNotificationStore as SQLiteNotificationStore,
     )
     from .errors import (
+        AmbiguousNotification as AmbiguousNotification,
         APIError as APIError,
         AuthenticationError as AuthenticationError,
         ConfigurationError as ConfigurationError,
@@ -57,6 +62,7 @@ if TYPE_CHECKING:
         SignatureError as SignatureError,
         TransportError as TransportError,
         UnexpectedRedirect as UnexpectedRedirect,
+        UnknownNotificationKey as UnknownNotificationKey,
         ValidationError as ValidationError,
         VexoraError as VexoraError,
         Violation as Violation,
@@ -96,6 +102,10 @@ if TYPE_CHECKING:
         RegionProfile as RegionProfile,
         get_profile as get_profile,
         register_profile as register_profile,
+    )
+    from .responses import (
+        RawResponse as RawResponse,
+        ResponseInfo as ResponseInfo,
     )
     from .retry import (
         AttemptEvent as AttemptEvent,

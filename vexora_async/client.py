@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import functools
+import os
 import re
-from collections.abc import AsyncIterable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import attrs
 
 from .batch import BatchRun
+from .call import ApiCall, Envelope
 from .codes import DEFAULT_CODES, GatewayCodes
 from .errors import ConfigurationError, ValidationError, Violation
 from .hosts import is_loopback_host
+from .logs import configure_from_env
 from .middleware import (
     Middleware,
     SigningMiddleware,
@@ -27,14 +33,24 @@ from .models import CheckoutRequest, PaymentLink, PaymentState
 from .ratelimit import RateLimiter, RateLimitMiddleware
 from .reconcile import OrderKind, create_truthfully, query_state
 from .regions import ProfileRegistry, RegionProfile, registry
+from .responses import RawResponse
 from .retry import AttemptHook, RequestHook, RetryMiddleware, RetryPolicy
 from .rules import Invalid, trade_no
 from .transports.aiohttp import AiohttpTransport
 from .transports.base import Timeouts, Transport
 
-__all__ = ["VexoraClient"]
+__all__ = ["ENVIRONMENT", "RawResponses", "VexoraClient"]
 
 _MERCHANT_NO = re.compile(r"\d{1,32}")
+
+# What ``VexoraClient.from_env`` (and the CLI) read: keyword -> environment variable.
+ENVIRONMENT: Mapping[str, str] = {
+    "merchant_no": "VEXORA_MERCHANT_NO",
+    "secret": "VEXORA_SECRET",
+    "base_url": "VEXORA_BASE_URL",
+    "region": "VEXORA_REGION",
+}
+DEFAULT_REGION = "IDR"
 
 
 class VexoraClient:
@@ -75,6 +91,7 @@ class VexoraClient:
         if not isinstance(secret, str) or not secret:
             raise ConfigurationError("secret must be a non-empty string")
         _check_base_url(base_url, allow_insecure_http)
+        configure_from_env()  # VEXORA_LOG: one stderr handler, however many clients
         self.merchant_no = merchant_no
         self.base_url = base_url
         self.profile = (profiles or registry).get(region)
@@ -103,7 +120,8 @@ class VexoraClient:
         self.middlewares: tuple[Middleware, ...] = arrange(
             middlewares, retrying, signing, per_attempt=limited
         )
-        self._send = compose(self.middlewares, sender(self._transport, base_url))
+        self._end = sender(self._transport, base_url)
+        self._send = compose(self.middlewares, self._end)
         self._checkout = OrderKind(
             "checkout",
             self.profile.checkout_path,
@@ -112,6 +130,95 @@ class VexoraClient:
             PaymentLink,
             PaymentState,
         )
+
+    # -- other ways to make one ------------------------------------------------------------
+
+    @classmethod
+    def from_env(
+        cls, *, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> VexoraClient:
+        """A client configured from ``VEXORA_MERCHANT_NO``, ``VEXORA_SECRET``,
+        ``VEXORA_BASE_URL`` and ``VEXORA_REGION`` (default ``IDR``), as the CLI reads them.
+
+        A keyword given here wins over its variable (``from_env(region="KHR")``); any other
+        ``VexoraClient`` option passes through (``from_env(limit=10)``). A missing variable
+        is a ``ConfigurationError`` naming every one missing; no value is ever quoted.
+        ``environ`` replaces ``os.environ`` (tests).
+        """
+        env = os.environ if environ is None else environ
+        settings: dict[str, Any] = {}
+        missing: list[str] = []
+        for name, variable in ENVIRONMENT.items():
+            value = overrides.pop(name, None) or env.get(variable) or None
+            if value is None and name == "region":
+                value = DEFAULT_REGION
+            if value is None:
+                missing.append(variable)
+            else:
+                settings[name] = value
+        if missing:
+            raise ConfigurationError(
+                "missing environment variable"
+                + ("s " if len(missing) > 1 else " ")
+                + ", ".join(missing)
+                + " (or pass "
+                + ", ".join(f"{k}=" for k, v in ENVIRONMENT.items() if v in missing)
+                + " to from_env)"
+            )
+        return cls(**settings, **overrides)
+
+    def with_options(
+        self, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> VexoraClient:
+        """A client like this one with other call options, sharing its connection pool.
+
+        ``timeout`` is seconds per attempt: it becomes the policy's ``attempt_timeout``
+        (the one timeout rule, see ``RetryPolicy``; ``deadline`` still bounds the whole
+        call). ``retry`` replaces the policy; both may be given. The derived client uses
+        this client's transport and never closes it: close the original, once, when all
+        are done (a derived client's ``aclose`` is a no-op).
+        """
+        policy = retry if retry is not None else self.retry_policy
+        if not isinstance(policy, RetryPolicy):
+            raise ConfigurationError("retry must be a RetryPolicy")
+        if timeout is not None:
+            policy = attrs.evolve(policy, attempt_timeout=timeout)  # validated there
+        retrying = copy.copy(self._retry)  # same hooks, sleep and clock
+        retrying.policy = policy
+        derived = copy.copy(self)
+        derived._owns_transport = False
+        derived._retry = retrying
+        derived.retry_policy = policy
+        derived.middlewares = tuple(
+            retrying if link is self._retry else link for link in self.middlewares
+        )
+        derived._send = compose(derived.middlewares, self._end)
+        return derived
+
+    @property
+    def with_raw_response(self) -> RawResponses:
+        """The same calls, returning a ``RawResponse`` (HTTP status, headers, gateway code
+        and message, attempts) whose ``parse()`` is the usual result:
+
+        >>> raw = await client.with_raw_response.create_payment_link(request)
+        >>> raw.status, raw.headers.get("x-request-id"), raw.parse().payment_url
+        """
+        return RawResponses(self)
+
+    def _recording(self) -> tuple[VexoraClient, list[tuple[ApiCall, Envelope]]]:
+        """A view of this client that keeps every envelope its calls get back."""
+        seen: list[tuple[ApiCall, Envelope]] = []
+        send = self._send
+
+        async def record(call: ApiCall) -> Envelope:
+            envelope = await send(call)
+            seen.append((call, envelope))
+            return envelope
+
+        view = copy.copy(self)
+        view._owns_transport = False
+        view._send = record
+        return view, seen
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -127,7 +234,7 @@ class VexoraClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the transport if this client created it."""
+        """Close the transport if this client created it (not one from ``with_options``)."""
         if self._owns_transport:
             await self._transport.aclose()
 
@@ -209,6 +316,39 @@ class VexoraClient:
             self._send, self._checkout, self.codes, trade_no, timeout=timeout, policy=retry
         )
         return state
+
+
+class RawResponses:
+    """``client.with_raw_response``: each call returns a ``RawResponse`` around its result
+    (as openai-python's ``with_raw_response``). Errors are raised exactly as usual."""
+
+    __slots__ = ("_client",)
+
+    def __init__(self, client: VexoraClient) -> None:
+        self._client = client
+
+    async def create_payment_link(
+        self,
+        request: CheckoutRequest,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        maybe_sent: bool = False,
+    ) -> RawResponse[PaymentLink]:
+        client, seen = self._client._recording()
+        link = await client.create_payment_link(
+            request, timeout=timeout, retry=retry, maybe_sent=maybe_sent
+        )
+        call, envelope = seen[-1]  # a link comes only from the last create's answer
+        return RawResponse.of(call, envelope, link)
+
+    async def query_payment(
+        self, trade_no: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> RawResponse[PaymentState]:
+        client, seen = self._client._recording()
+        state = await client.query_payment(trade_no, timeout=timeout, retry=retry)
+        call, envelope = seen[-1]
+        return RawResponse.of(call, envelope, state)
 
 
 def _check_trade_no(value: object) -> None:

@@ -15,8 +15,10 @@ from .errors import (
     HTTPStatusError,
     MalformedResponse,
     OrderNotFound,
+    ResponseError,
     UnexpectedRedirect,
 )
+from .responses import ResponseInfo
 from .transports.base import HttpResponse
 from .wire import loads
 
@@ -54,18 +56,23 @@ def decode_envelope(response: HttpResponse) -> Envelope:
     status = response.status
     if 300 <= status < 400:
         location = response.headers.get("location")
-        raise UnexpectedRedirect(status, location_host=_host_of(location))
+        raise _with_response(
+            UnexpectedRedirect(status, location_host=_host_of(location)), response
+        )
     try:
         body = loads(response.body) if response.body else None
     except (ValueError, TypeError):
         body = None
     if type(body) is not dict or "code" not in body:
         if not 200 <= status < 300:
-            raise HTTPStatusError(
-                status, retry_after=parse_retry_after(response.headers.get("retry-after"))
+            raise _with_response(
+                HTTPStatusError(
+                    status, retry_after=parse_retry_after(response.headers.get("retry-after"))
+                ),
+                response,
             )
         what = "not JSON" if body is None else "not a gateway envelope"
-        raise MalformedResponse(f"response body is {what}", status=status)
+        raise _with_response(MalformedResponse(f"response body is {what}", status=status), response)
     code = body["code"]
     if type(code) is not str:  # the usual case is text: one check, then the exact rules
         if isinstance(code, bool) or not isinstance(code, str | int):
@@ -79,6 +86,12 @@ def decode_envelope(response: HttpResponse) -> Envelope:
         response.headers,
         body,
     )
+
+
+def _with_response(error: ResponseError, response: HttpResponse) -> ResponseError:
+    # Status and (redacted) headers for debugging; the body is not an envelope: not kept.
+    error.response = ResponseInfo(response.status, response.headers)
+    return error
 
 
 def _host_of(location: str | None) -> str | None:

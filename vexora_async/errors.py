@@ -18,6 +18,7 @@ import attrs
 
 if TYPE_CHECKING:
     from .models import PaymentState
+    from .responses import ResponseInfo
 
 __all__ = [
     "APIError",
@@ -52,12 +53,20 @@ class VexoraError(Exception):
     ``operation`` (``"checkout"``, ``"query"``, ...), ``path`` (the endpoint), ``attempts``
     and ``maybe_sent`` (whether any attempt may have reached the gateway without a readable
     answer). The retry link sets them; nothing re-derives them from the class.
+
+    For debugging, the last answer the error is about: ``status`` (HTTP), the gateway's
+    ``code`` and ``msg``, and ``response``, a redacted ``ResponseInfo`` (status, headers,
+    the envelope without payer data). ``str(error)`` never holds response data.
     """
 
     operation: str | None = None
     path: str | None = None
     attempts: int = 0
     maybe_sent: bool = False
+    status: int | None = None
+    code: str | None = None
+    msg: str | None = None
+    response: ResponseInfo | None = None
 
 
 @attrs.frozen

@@ -28,7 +28,6 @@ from .call import ApiCall, Envelope
 from .codes import GatewayCodes
 from .envelope import refusal
 from .errors import (
-    APIError,
     AuthenticationError,
     ConnectError,
     HTTPStatusError,
@@ -40,6 +39,7 @@ from .errors import (
     VexoraError,
     describe,
 )
+from .responses import annotate
 from .retry import RetryPolicy
 from .wire import structure_response
 
@@ -95,8 +95,13 @@ async def query_state(
     )  # fmt: skip
     envelope = await send(call)
     if envelope.code == codes.accepted:
-        return structure_response(envelope.data, kind.state, f"{kind.query_operation} response")
-    raise refusal(envelope, codes, trade_no)
+        try:
+            return structure_response(
+                envelope.data, kind.state, f"{kind.query_operation} response"
+            )
+        except MalformedResponse as exc:
+            raise _answered(exc, call, envelope) from None
+    raise _answered(refusal(envelope, codes, trade_no), call, envelope)
 
 
 async def create_truthfully(
@@ -123,6 +128,8 @@ async def create_truthfully(
     accepted = False  # the gateway said 0000 but the answer could not be read
     resends = 0
     cause: VexoraError | None = None  # the last thing that went wrong, chained for debugging
+    last: Envelope | VexoraError | None = None  # the last create answer, for error context
+    op, path = kind.create_operation, kind.create_path
     while True:
         call = ApiCall(
             kind.create_operation, kind.create_path, fields, trade_no, timeout,
@@ -133,7 +140,7 @@ async def create_truthfully(
         except VexoraError as exc:
             attempts += exc.attempts
             maybe_sent = maybe_sent or exc.maybe_sent
-            cause = exc
+            cause = last = exc
             if not maybe_sent and isinstance(exc, ConnectError):
                 raise  # provably never sent: nothing exists, nothing to reconcile
             if isinstance(exc, HTTPStatusError) and exc.status < 500 and exc.status not in (
@@ -142,10 +149,12 @@ async def create_truthfully(
             ):
                 # The HTTP front refused it: a refusal like any other, checked below.
                 rejection = OrderRejected(f"HTTP {exc.status}", str(exc), trade_no=trade_no)
+                annotate(rejection, op, path, exc)
             known.append(f"{kind.create_operation}: {describe(exc)}")
         else:
             attempts += envelope.attempts
             maybe_sent = maybe_sent or envelope.maybe_sent
+            last = envelope
             code = envelope.code
             if code == codes.accepted:
                 try:
@@ -159,28 +168,35 @@ async def create_truthfully(
             elif code in codes.system_error:
                 known.append(f"{kind.create_operation}: gateway code {code}: {envelope.msg}")
             elif code in codes.authentication and not maybe_sent:
-                raise _stamped(AuthenticationError(code, envelope.msg, trade_no=trade_no), attempts)
+                error = AuthenticationError(code, envelope.msg, trade_no=trade_no)
+                raise _stamped(annotate(error, op, path, envelope), attempts, maybe_sent)
             else:
                 rejection = OrderRejected(code, envelope.msg, trade_no=trade_no)
+                annotate(rejection, op, path, envelope)
                 known.append(f"{kind.create_operation}: refused, gateway code {code}")
         if not policy.reconcile:
-            raise OutcomeUnknown(
+            unknown = OutcomeUnknown(
                 trade_no, known[-1], attempts=attempts, known=known, rejection=rejection
-            ) from cause
+            )
+            raise annotate(unknown, op, path, last) from cause
 
         look = await _settle(send, kind, codes, trade_no, timeout, policy, deadline, clock, sleep)
         if isinstance(look, _Found):
-            raise OrderExists(trade_no, look.state, reason=known[-1]) from cause
+            exists = OrderExists(trade_no, look.state, reason=known[-1])
+            exists.attempts, exists.maybe_sent = attempts, maybe_sent
+            raise annotate(exists, op, path, last) from cause
         if isinstance(look, _Unclear):
             known.append(look.reason)
-            raise OutcomeUnknown(
+            unknown = OutcomeUnknown(
                 trade_no, known[-2], attempts=attempts, known=known, rejection=rejection
-            ) from cause
+            )
+            raise annotate(unknown, op, path, last) from cause
         known.append(f"{kind.query_operation}: not found, {policy.settle_queries} times")
         if rejection is not None:
-            raise _stamped(rejection, attempts)  # refused, and confirmed absent
+            raise _stamped(rejection, attempts, maybe_sent)  # refused, and confirmed absent
         if accepted or resends >= _MAX_RESENDS:
-            raise OutcomeUnknown(trade_no, known[-2], attempts=attempts, known=known) from cause
+            unknown = OutcomeUnknown(trade_no, known[-2], attempts=attempts, known=known)
+            raise annotate(unknown, op, path, last) from cause
         # Absent after an unclear attempt: resending the same tradeNo cannot create a
         # second order (the gateway keeps it unique), so try again.
         resends += 1
@@ -232,6 +248,13 @@ async def _settle(
     return _Unclear(unclear)
 
 
-def _stamped(error: APIError, attempts: int) -> APIError:
+def _stamped(error: VexoraError, attempts: int, maybe_sent: bool) -> VexoraError:
     error.attempts = attempts
+    error.maybe_sent = maybe_sent
     return error
+
+
+def _answered(error: VexoraError, call: ApiCall, envelope: Envelope) -> VexoraError:
+    """``error`` with where it happened and the (redacted) answer it is about."""
+    error.attempts, error.maybe_sent = envelope.attempts, envelope.maybe_sent
+    return annotate(error, call.operation, call.path, envelope)

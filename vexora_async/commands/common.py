@@ -10,7 +10,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TextIO
 
-from ..client import VexoraClient
+from ..client import ENVIRONMENT, VexoraClient
 from ..errors import ConfigurationError
 
 __all__ = [
@@ -31,12 +31,7 @@ EXIT_USAGE = 2  # argparse's own
 EXIT_INVALID_INPUT = 3  # input rejected before anything was sent
 EXIT_CONFIG = 4  # missing or bad credentials, base URL, region or journal
 
-ENV = {
-    "merchant_no": "VEXORA_MERCHANT_NO",
-    "secret": "VEXORA_SECRET",
-    "base_url": "VEXORA_BASE_URL",
-    "region": "VEXORA_REGION",
-}
+ENV = ENVIRONMENT  # the variables VexoraClient.from_env reads
 
 
 def add_credentials(parser: argparse.ArgumentParser) -> None:
@@ -65,13 +60,8 @@ def client_from(args: argparse.Namespace, **options: Any) -> VexoraClient:
     ]
     if missing:
         raise ConfigurationError("missing " + ", ".join(missing))
-    return VexoraClient(
-        merchant_no=setting(args, "merchant_no") or "",
-        secret=setting(args, "secret") or "",
-        base_url=setting(args, "base_url") or "",
-        region=setting(args, "region") or "IDR",
-        **options,
-    )
+    given = {name: getattr(args, name) for name in ENV if getattr(args, name, None)}
+    return VexoraClient.from_env(**given, **options)
 
 
 def fail(message: str, code: int) -> int:
