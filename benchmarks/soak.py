@@ -34,9 +34,9 @@ from vexora_async.sandbox import (
     TEST_MERCHANTS,
     FaultKind,
     FaultPolicy,
-    GatewayCodes,
     Order,
     Sandbox,
+    SandboxCodes,
     run_sandbox,
 )
 from vexora_async.sandbox.faults import ALL_KINDS, CLASSIC_KINDS
@@ -122,7 +122,7 @@ async def soak(
     refused_share: float = 0.02,
 ) -> tuple[dict[str, int], float]:
     merchant = TEST_MERCHANTS[0]
-    codes = GatewayCodes(duplicate_code=duplicate_code, duplicate_msg="ORDER NO REPEAT")
+    codes = SandboxCodes(duplicate_code=duplicate_code, duplicate_msg="ORDER NO REPEAT")
     # A delayed answer must outlast the client's per-attempt timeout to be a real timeout.
     faults = FaultPolicy(delay=attempt_timeout * 3, retry_after=1, replica_lag=replica_lag)
     faults.mix(fault_rate, seed=seed, kinds=CLASSIC_KINDS if classic else ALL_KINDS)

@@ -30,7 +30,7 @@ from vexora_async.errors import (
 from vexora_async.models import Money
 from vexora_async.notify import (
     PAYMENT_KEYS,
-    Outcome,
+    NotificationOutcome,
     PaymentNotification,
     notification_handler,
     parse_notification,
@@ -95,14 +95,14 @@ async def test_process_notification_refuses_the_recut_and_never_runs_the_callbac
         store=None,
         expected_amount=expecting_10000,
     )
-    assert (forged.outcome, forged.http_status) == (Outcome.MALFORMED, 400)
+    assert (forged.outcome, forged.http_status) == (NotificationOutcome.MALFORMED, 400)
     assert isinstance(forged.error, UnknownNotificationKey)
     assert forged.error.keys == ("zzwayCode",) and "'zzwayCode'" in str(forged.error)
     assert forged.notification is None and callback.calls == []
     genuine = await process_notification(
         body_of(genuine_inv7zz()), SECRET, callback, store=None, expected_amount=expecting_10000
     )
-    assert genuine.outcome is Outcome.PROCESSED
+    assert genuine.outcome is NotificationOutcome.PROCESSED
     assert [n.trade_no for n in callback.calls] == ["INV7zz"]
 
 
@@ -111,7 +111,7 @@ async def test_the_recut_into_documented_keys_is_refused_too() -> None:
     forged = recut_in_set(genuine_inv7zz())
     assert signing.canonical_string(forged) == signing.canonical_string(genuine_inv7zz())
     result = await process_notification(body_of(forged), SECRET, callback, store=None)
-    assert (result.outcome, result.http_status) == (Outcome.MALFORMED, 400)
+    assert (result.outcome, result.http_status) == (NotificationOutcome.MALFORMED, 400)
     assert isinstance(result.error, AmbiguousNotification)
     assert (result.error.field, result.error.key) == ("tradeNo", "wayCode")
     assert "INV7zz" not in str(result.error) and callback.calls == []
@@ -267,11 +267,11 @@ async def test_extra_keys_allow_a_key_and_it_still_counts_in_the_sign() -> None:
     fields = signed(notification_fields("T-EXTRA", bankCode="014"))
     callback = Callback()
     refused = await process_notification(body_of(fields), SECRET, callback, store=None)
-    assert refused.outcome is Outcome.MALFORMED and callback.calls == []
+    assert refused.outcome is NotificationOutcome.MALFORMED and callback.calls == []
     allowed = await process_notification(
         body_of(fields), SECRET, callback, store=None, extra_keys=["bankCode"]
     )
-    assert allowed.outcome is Outcome.PROCESSED
+    assert allowed.outcome is NotificationOutcome.PROCESSED
     assert callback.calls[0].raw["bankCode"] == "014"
     # An allowed key takes part in the re-cut rule as well: it could be cut out of a value.
     recut = signed(notification_fields("T-EXTRA", remark="xtradeNo=1"))

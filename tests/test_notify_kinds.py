@@ -22,7 +22,7 @@ from vexora_async.notify import (
     PAYMENT,
     PAYMENT_KEYS,
     NotificationKind,
-    Outcome,
+    NotificationOutcome as Outcome,
     UnknownNotificationKey,
     declare_kind,
     notification_handler,

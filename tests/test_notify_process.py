@@ -11,7 +11,7 @@ import pytest
 from vexora_async import ConfigurationError
 from vexora_async.dedupe import Claim, MemoryNotificationStore
 from vexora_async.models import Money
-from vexora_async.notify import ExpectedAmount, Outcome, process_notification
+from vexora_async.notify import ExpectedAmount, NotificationOutcome as Outcome, process_notification
 
 from .test_notify_support import SECRET, Callback, body_of, genuine_body, notification_fields
 

@@ -16,8 +16,8 @@ from vexora_async.sandbox import (
     FAULT_HEADER,
     TEST_MERCHANTS,
     FaultKind,
-    GatewayCodes,
     Sandbox,
+    SandboxCodes,
     run_sandbox,
 )
 
@@ -71,7 +71,7 @@ async def test_commit_then_throttled(sandbox: Sandbox, kind: FaultKind, status: 
 
 
 async def test_throttle_code_before_store_and_on_query(sandbox: Sandbox) -> None:
-    sandbox.codes = GatewayCodes(throttled_code="429001", throttled_msg="slow down")
+    sandbox.codes = SandboxCodes(throttled_code="429001", throttled_msg="slow down")
     sandbox.faults.inject("TC-1", FaultKind.THROTTLE_CODE)
     answer = await post(
         sandbox.base_url + CHECKOUT, wire_body("IDR", "TC-1"), merchant_no=IDR.merchant_no
@@ -86,7 +86,7 @@ async def test_throttle_code_before_store_and_on_query(sandbox: Sandbox) -> None
 
 
 async def test_unknown_code_after_store(sandbox: Sandbox) -> None:
-    sandbox.codes = GatewayCodes(unknown_code="E042", unknown_msg="please contact support")
+    sandbox.codes = SandboxCodes(unknown_code="E042", unknown_msg="please contact support")
     sandbox.faults.inject("UC-1", FaultKind.UNKNOWN_CODE_AFTER_STORE)
     _, body, _ = await checkout(sandbox, "UC-1")
     assert b'"E042"' in body and b"please contact support" in body
@@ -125,7 +125,7 @@ async def test_throttled_queries(sandbox: Sandbox, kind: str, status: int) -> No
 
 
 async def test_configurable_duplicate_and_rejection_codes() -> None:
-    codes = GatewayCodes(
+    codes = SandboxCodes(
         duplicate_code="9101", duplicate_msg="order no repeat",
         sign_error_code="S01", unknown_merchant_code="M01", invalid_parameter_code="P01",
         not_found_code="N01", not_found_msg="no such order",
@@ -158,7 +158,7 @@ async def test_configurable_duplicate_and_rejection_codes() -> None:
 
 
 def test_codes_that_would_blur_auth_with_absence_are_refused() -> None:
-    defaults = GatewayCodes()
+    defaults = SandboxCodes()
     assert len({defaults.sign_error_code, defaults.unknown_merchant_code,
                 defaults.not_found_code, defaults.accepted_code}) == 4
     for bad in (
@@ -170,7 +170,7 @@ def test_codes_that_would_blur_auth_with_absence_are_refused() -> None:
         {"duplicate_msg": "a\nb"},
     ):
         with pytest.raises(ValueError):
-            GatewayCodes(**bad)
+            SandboxCodes(**bad)
 
 
 async def test_the_mix_matches_the_ledger(sandbox: Sandbox) -> None:

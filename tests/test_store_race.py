@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from vexora_async.notify import Outcome, process_notification
+from vexora_async.notify import NotificationOutcome, process_notification
 
 from . import store_workers
 from .servers import kill
@@ -75,7 +75,7 @@ async def test_hundreds_of_copies_in_several_processes_run_the_callback_once(
                 process.kill()
     assert [process.exitcode for process in processes] == [0] * WORKERS
     assert sum(outcomes.values()) == WORKERS * COPIES
-    assert outcomes[Outcome.PROCESSED.value] == 1
+    assert outcomes[NotificationOutcome.PROCESSED.value] == 1
     # Every other copy was held off (503) or recognised as done (200), never run.
     assert set(outcomes) <= {"processed", "busy", "duplicate"}
     assert _runs(evidence, "ran") == 1
@@ -87,7 +87,7 @@ async def test_hundreds_of_copies_in_several_processes_run_the_callback_once(
         )
     finally:
         await store_workers.close_store(store)
-    assert again.outcome is Outcome.DUPLICATE
+    assert again.outcome is NotificationOutcome.DUPLICATE
 
 
 async def _never_called(notification: object) -> None:
@@ -119,7 +119,7 @@ async def test_a_claimer_killed_mid_callback_is_taken_over_after_its_lease(
         ran.append(notification)
 
     store = store_workers.make_store(store_spec, KILL_LEASE)
-    answers: list[Outcome] = []
+    answers: list[NotificationOutcome] = []
     try:
         # The lease runs out on the store's clock, which no event of ours can await: poll,
         # bounded, as the gateway's redeliveries would.
@@ -127,7 +127,7 @@ async def test_a_claimer_killed_mid_callback_is_taken_over_after_its_lease(
         while time.monotonic() < deadline:
             result = await process_notification(body, store_workers.SECRET, on_payment, store=store)
             answers.append(result.outcome)
-            if result.outcome is not Outcome.BUSY:
+            if result.outcome is not NotificationOutcome.BUSY:
                 break
             await asyncio.sleep(0.05)
         taken_over = time.time()
@@ -135,9 +135,9 @@ async def test_a_claimer_killed_mid_callback_is_taken_over_after_its_lease(
     finally:
         await store_workers.close_store(store)
 
-    assert answers[-1] is Outcome.PROCESSED, answers
-    assert set(answers[:-1]) <= {Outcome.BUSY}
+    assert answers[-1] is NotificationOutcome.PROCESSED, answers
+    assert set(answers[:-1]) <= {NotificationOutcome.BUSY}
     # Not before the victim's lease ran out (a lower bound only: load can only delay us).
     assert taken_over - started >= KILL_LEASE
     assert len(ran) == 1 and _runs(evidence, "entered") == 1
-    assert again.outcome is Outcome.DUPLICATE
+    assert again.outcome is NotificationOutcome.DUPLICATE

@@ -45,9 +45,9 @@ from .model import Notification, PaymentNotification, amount_matches
 from .process import (
     DEFAULT_STORE,
     ExpectedAmount,
+    NotificationOutcome,
     NotificationResult,
     OnPayment,
-    Outcome,
     OwnsTrade,
     process_notification,
 )
@@ -63,9 +63,9 @@ __all__ = [
     "MalformedNotification",
     "Notification",
     "NotificationKind",
+    "NotificationOutcome",
     "NotificationResult",
     "OnPayment",
-    "Outcome",
     "OwnsTrade",
     "PaymentNotification",
     "UnknownNotificationKey",

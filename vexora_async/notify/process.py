@@ -30,9 +30,9 @@ from .verify import check_secret, parse_fields, shown_keys
 __all__ = [
     "DEFAULT_STORE",
     "ExpectedAmount",
+    "NotificationOutcome",
     "NotificationResult",
     "OnPayment",
-    "Outcome",
     "OwnsTrade",
     "process_notification",
 ]
@@ -57,7 +57,7 @@ DEFAULT_STORE: NotificationStore = MemoryNotificationStore()
 """``process_notification``'s store when none is given: one per process, in memory."""
 
 
-class Outcome(enum.Enum):
+class NotificationOutcome(enum.Enum):
     """What became of one delivery; each maps to one HTTP answer (see ``vexora_async.notify``)."""
 
     PROCESSED = "processed"
@@ -70,26 +70,26 @@ class Outcome(enum.Enum):
     FAILED = "failed"
 
 
-_ANSWERS: dict[Outcome, tuple[int, str]] = {
-    Outcome.PROCESSED: (200, "OK"),
-    Outcome.DUPLICATE: (200, "OK"),
-    Outcome.BUSY: (503, "busy, deliver again later"),
-    Outcome.BAD_SIGNATURE: (400, "bad signature"),
-    Outcome.MALFORMED: (400, "malformed notification"),
-    Outcome.WRONG_KIND: (400, "not a notification for this endpoint"),
-    Outcome.AMOUNT_MISMATCH: (400, "amount mismatch"),
-    Outcome.FAILED: (500, "error"),
+_ANSWERS: dict[NotificationOutcome, tuple[int, str]] = {
+    NotificationOutcome.PROCESSED: (200, "OK"),
+    NotificationOutcome.DUPLICATE: (200, "OK"),
+    NotificationOutcome.BUSY: (503, "busy, deliver again later"),
+    NotificationOutcome.BAD_SIGNATURE: (400, "bad signature"),
+    NotificationOutcome.MALFORMED: (400, "malformed notification"),
+    NotificationOutcome.WRONG_KIND: (400, "not a notification for this endpoint"),
+    NotificationOutcome.AMOUNT_MISMATCH: (400, "amount mismatch"),
+    NotificationOutcome.FAILED: (500, "error"),
 }
 
 _LOG_LEVELS = {
-    Outcome.PROCESSED: logging.INFO,
-    Outcome.DUPLICATE: logging.INFO,
-    Outcome.BUSY: logging.INFO,
-    Outcome.BAD_SIGNATURE: logging.WARNING,
-    Outcome.MALFORMED: logging.WARNING,
-    Outcome.WRONG_KIND: logging.ERROR,
-    Outcome.AMOUNT_MISMATCH: logging.ERROR,
-    Outcome.FAILED: logging.ERROR,
+    NotificationOutcome.PROCESSED: logging.INFO,
+    NotificationOutcome.DUPLICATE: logging.INFO,
+    NotificationOutcome.BUSY: logging.INFO,
+    NotificationOutcome.BAD_SIGNATURE: logging.WARNING,
+    NotificationOutcome.MALFORMED: logging.WARNING,
+    NotificationOutcome.WRONG_KIND: logging.ERROR,
+    NotificationOutcome.AMOUNT_MISMATCH: logging.ERROR,
+    NotificationOutcome.FAILED: logging.ERROR,
 }
 
 
@@ -104,7 +104,7 @@ class NotificationResult:
     only).
     """
 
-    outcome: Outcome
+    outcome: NotificationOutcome
     trade_no: str | None = None
     notification: Notification | None = None
     expected: Money | None = None
@@ -206,9 +206,9 @@ async def _process(
         trade_no = _trade_label(native.get("tradeNo"))
         notification = parse_fields(signed, native, secret, kind, keys)
     except MalformedNotification as exc:
-        return _finish(NotificationResult(Outcome.MALFORMED, trade_no, error=exc))
+        return _finish(NotificationResult(NotificationOutcome.MALFORMED, trade_no, error=exc))
     except SignatureError as exc:
-        return _finish(NotificationResult(Outcome.BAD_SIGNATURE, trade_no, error=exc))
+        return _finish(NotificationResult(NotificationOutcome.BAD_SIGNATURE, trade_no, error=exc))
     return _finish(
         await _run_once(notification, on_payment, store, expected_amount, kind, owns_trade)
     )
@@ -222,7 +222,7 @@ async def _run_once(
     kind: NotificationKind[N],
     owns_trade: OwnsTrade | None,
 ) -> NotificationResult:
-    def result(outcome: Outcome, **extra: Any) -> NotificationResult:
+    def result(outcome: NotificationOutcome, **extra: Any) -> NotificationResult:
         return NotificationResult(outcome, notification.trade_no, notification, **extra)
 
     if owns_trade is not None:
@@ -230,9 +230,9 @@ async def _run_once(
         try:
             owned = await owns_trade(notification.trade_no)
         except Exception as exc:
-            return result(Outcome.FAILED, error=exc)
+            return result(NotificationOutcome.FAILED, error=exc)
         if owned is not True:
-            return result(Outcome.WRONG_KIND)
+            return result(NotificationOutcome.WRONG_KIND)
     key = notification.idempotency_key
     if store is None:
         claim = Claim(ClaimState.CLAIMED)
@@ -240,25 +240,25 @@ async def _run_once(
         try:
             claim = await store.claim(key)
         except Exception as exc:
-            return result(Outcome.FAILED, error=exc)
+            return result(NotificationOutcome.FAILED, error=exc)
         if claim.state is ClaimState.DONE:
-            return result(Outcome.DUPLICATE)
+            return result(NotificationOutcome.DUPLICATE)
         if claim.state is ClaimState.BUSY:
-            return result(Outcome.BUSY)
+            return result(NotificationOutcome.BUSY)
     try:
         if expected_amount is not None and kind.moves_money(notification):
             found = await expected_amount(notification.trade_no)
             expected = None if found is None else to_money(found, "expected_amount")
             if expected is None or not kind.amount_matches(notification, expected):
                 await _release(store, key, claim)
-                return result(Outcome.AMOUNT_MISMATCH, expected=expected)
+                return result(NotificationOutcome.AMOUNT_MISMATCH, expected=expected)
         await on_payment(notification)
     except BaseException as exc:
         # Whatever stopped the callback (even cancellation), the next delivery must run it.
         await _release(store, key, claim)
         if not isinstance(exc, Exception):
             raise
-        return result(Outcome.FAILED, error=exc)
+        return result(NotificationOutcome.FAILED, error=exc)
     if store is not None:
         try:
             await store.complete(key, claim.token)
@@ -269,7 +269,7 @@ async def _run_once(
                 notification.trade_no,
                 type(exc).__name__,
             )
-    return result(Outcome.PROCESSED)
+    return result(NotificationOutcome.PROCESSED)
 
 
 async def _release(store: NotificationStore | None, key: str, claim: Claim) -> None:

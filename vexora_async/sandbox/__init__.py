@@ -16,7 +16,7 @@ Module map (each imports only those before it): ``codes``, ``ledger`` (ground tr
 ``recorder`` (a notify endpoint for tests), ``command`` (the console command).
 """
 
-from .codes import GatewayCodes, SandboxError
+from .codes import SandboxCodes, SandboxError
 from .faults import ALL_KINDS, CLASSIC_KINDS, FAULT_HEADER, FaultKind, FaultPolicy
 from .gateway import Gateway, PayOutcome
 from .ledger import Ledger, NotificationAttempt, Order, RequestRecord
@@ -34,7 +34,6 @@ __all__ = [
     "FaultKind",
     "FaultPolicy",
     "Gateway",
-    "GatewayCodes",
     "Ledger",
     "NotificationAttempt",
     "NotifyRecorder",
@@ -42,6 +41,7 @@ __all__ = [
     "PayOutcome",
     "RequestRecord",
     "Sandbox",
+    "SandboxCodes",
     "SandboxError",
     "SandboxMerchant",
     "SandboxThread",

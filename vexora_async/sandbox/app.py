@@ -28,7 +28,7 @@ from aiohttp import web
 from ..errors import ValidationError
 from ..wire import HAS_ORJSON, dumps, loads
 from .cashier import render_cashier, render_confirmation, render_missing
-from .codes import GatewayCodes, SandboxError
+from .codes import SandboxCodes, SandboxError
 from .faults import FAULT_HEADER, FaultKind
 from .gateway import Gateway, Reply
 from .ledger import Operation, RequestRecord, epoch_ms
@@ -67,7 +67,7 @@ def parse_fields(body: bytes) -> dict[str, Any] | None:
 
 
 def _envelope(
-    codes: GatewayCodes, code: str, msg: str, data: Mapping[str, Any] | None = None
+    codes: SandboxCodes, code: str, msg: str, data: Mapping[str, Any] | None = None
 ) -> bytes:
     return dumps(
         {"msg": msg, "code": code, "timestamp": epoch_ms(),

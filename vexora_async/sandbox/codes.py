@@ -3,11 +3,11 @@
 The real gateway publishes only ``0000``, ``5000`` and (implicitly) ``8000`` (SPEC §2, §8).
 The other request-level codes are the sandbox's own choice, picked so that a client which
 follows SPEC §2 (anything but ``0000``/``5000`` means "rejected") reads them correctly.
-Every code and message below is a field of ``GatewayCodes``, so a test can make the sandbox
-answer like a gateway that words things differently (``Sandbox(codes=GatewayCodes(...))``):
+Every code and message below is a field of ``SandboxCodes``, so a test can make the sandbox
+answer like a gateway that words things differently (``Sandbox(codes=SandboxCodes(...))``):
 
 ======  =====================  ======================================================
-code    ``GatewayCodes`` name  meaning
+code    ``SandboxCodes`` name  meaning
 ======  =====================  ======================================================
 0000    ``accepted``           accepted (checkout stored, query found)
 1000    ``invalid_parameter``  bad JSON, a missing or mistyped ``timestamp``/``amount``,
@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import attrs
 
+from ..codes import ACCEPTED, SYSTEM_ERROR  # the SDK's, one home for the documented codes
 from ..errors import VexoraError
 
 __all__ = [
@@ -51,16 +52,14 @@ __all__ = [
     "THROTTLED",
     "UNKNOWN",
     "UNKNOWN_MERCHANT",
-    "GatewayCodes",
+    "SandboxCodes",
     "SandboxError",
 ]
 
-ACCEPTED = "0000"
 INVALID_PARAMETER = "1000"
 SIGN_ERROR = "1001"
 UNKNOWN_MERCHANT = "1002"
 THROTTLED = "1015"
-SYSTEM_ERROR = "5000"
 UNKNOWN = "7777"
 DUPLICATE = "8000"
 NOT_FOUND = "8000"  # SPEC §2: on a query, 8000 is "not known", not a failure of the order
@@ -90,10 +89,10 @@ def _msg(_: object, attribute: attrs.Attribute[str], value: str) -> None:
 
 
 @attrs.frozen
-class GatewayCodes:
+class SandboxCodes:
     """The envelope ``code`` and ``msg`` of every answer the sandbox can give but success.
 
-    >>> Sandbox(TEST_MERCHANTS, codes=GatewayCodes(duplicate_code="9101",
+    >>> Sandbox(TEST_MERCHANTS, codes=SandboxCodes(duplicate_code="9101",
     ...                                             duplicate_msg="order no repeat"))
     """
 

@@ -21,7 +21,7 @@ import aiohttp
 from ..commands.common import EXIT_CONFIG, EXIT_FAILED_ROWS, EXIT_OK, fail
 from ..errors import ConfigurationError
 from ..hosts import is_loopback_url
-from .codes import GatewayCodes
+from .codes import SandboxCodes
 from .faults import ALL_KINDS
 from .merchants import SandboxMerchant, parse_merchant
 from .server import Sandbox, check_bind_host, run_sandbox
@@ -117,7 +117,7 @@ def _configure_serve(parser: argparse.ArgumentParser) -> None:
     faults.add_argument(
         "--code", action="append", default=[], metavar="NAME=VALUE",
         help="an answer's code or message, repeatable: duplicate_code=9101, "
-        "duplicate_msg='order no repeat' (the GatewayCodes field names)",
+        "duplicate_msg='order no repeat' (the SandboxCodes field names)",
     )
 
 
@@ -195,7 +195,7 @@ async def _post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
 def _configured(args: argparse.Namespace, merchants: list[SandboxMerchant]) -> Sandbox:
     """The sandbox the options describe, or ``ConfigurationError`` naming the option."""
     try:
-        codes = GatewayCodes(**dict(_pair(item) for item in args.code))
+        codes = SandboxCodes(**dict(_pair(item) for item in args.code))
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"--code: {exc}") from None
     sandbox = Sandbox(

@@ -42,9 +42,9 @@ class FaultKind(enum.StrEnum):
     # A proxy or load balancer that committed the order and still answers "throttled".
     RATE_LIMITED_AFTER_STORE = "429-after-store"  # HTTP 429 with Retry-After, HTML body
     UNAVAILABLE_AFTER_STORE = "503-after-store"  # HTTP 503 with Retry-After, HTML body
-    # An envelope with ``GatewayCodes.throttled_code``/``_msg``, before processing.
+    # An envelope with ``SandboxCodes.throttled_code``/``_msg``, before processing.
     THROTTLE_CODE = "throttle-code"
-    # An envelope with ``GatewayCodes.unknown_code``/``_msg``, after processing.
+    # An envelope with ``SandboxCodes.unknown_code``/``_msg``, after processing.
     UNKNOWN_CODE_AFTER_STORE = "unknown-code-after-store"
     # Queries only: answered from a replica ``FaultPolicy.replica_lag`` seconds behind, so
     # an order committed more recently than that is "not found".
@@ -184,7 +184,7 @@ class FaultPolicy:
         kinds: Iterable[FaultKind | str] = ALL_KINDS,
     ) -> None:
         """Every kind (or ``kinds``) on checkouts and queries at ``rate``: the soak's mix.
-        Combine with ``Sandbox(codes=GatewayCodes(duplicate_code=...))`` for the duplicate
+        Combine with ``Sandbox(codes=SandboxCodes(duplicate_code=...))`` for the duplicate
         answer and ``replica_lag`` for how far the lagging replica is behind."""
         self.set_rate(rate, kinds, seed=seed, operations=("checkout", "query"))
 

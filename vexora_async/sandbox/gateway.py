@@ -30,7 +30,7 @@ from .codes import (
     STATUS_PAID,
     STATUS_PARTIAL,
     STATUS_PROCESSING,
-    GatewayCodes,
+    SandboxCodes,
     SandboxError,
 )
 from .faults import FaultPolicy
@@ -97,7 +97,7 @@ class Gateway:
 
     ``time_factor`` scales the notification retry schedule (0.001 runs it in milliseconds).
     Notifications go only to loopback hosts unless ``allow_external_notify`` is set.
-    ``codes`` are the answers' codes and messages (``GatewayCodes``: a duplicate ``tradeNo``
+    ``codes`` are the answers' codes and messages (``SandboxCodes``: a duplicate ``tradeNo``
     answers ``8000`` unless told otherwise).
     """
 
@@ -111,11 +111,11 @@ class Gateway:
         notify_schedule: Iterable[float] = NOTIFY_SCHEDULE,
         log_size: int = 10_000,
         faults: FaultPolicy | None = None,
-        codes: GatewayCodes | None = None,
+        codes: SandboxCodes | None = None,
     ) -> None:
         if not time_factor > 0:
             raise ConfigurationError("time_factor must be greater than 0")
-        self.codes = codes or GatewayCodes()
+        self.codes = codes or SandboxCodes()
         self.time_factor = time_factor
         self.allow_external_notify = allow_external_notify
         self.ledger = Ledger(log_size=log_size)

@@ -52,7 +52,7 @@ class Sandbox(Gateway):
 
     Takes ``Gateway``'s options: ``time_factor``, ``allow_external_notify``,
     ``notify_timeout``, ``notify_schedule``, ``log_size``, ``faults`` (``FaultPolicy``) and
-    ``codes`` (``GatewayCodes``).
+    ``codes`` (``SandboxCodes``).
     """
 
     def app(self, *, body_timeout: float | None = None) -> web.Application:
