@@ -12,6 +12,7 @@ checked or shown, because the signature covers that text (SPEC §3).
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
@@ -299,11 +300,16 @@ def signed_object(body: bytes | str) -> tuple[dict[str, Any], dict[str, Any]]:
     return signed, values
 
 
-# JSON: orjson when installed (the `orjson` extra), the standard library otherwise.
-try:
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - exercised when the extra is absent
-    _orjson = None  # type: ignore[assignment]
+# JSON: orjson when installed (the `orjson` extra), the standard library otherwise. Imported
+# by name so that type checking passes with or without the extra installed.
+def _optional(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ImportError:  # pragma: no cover - exercised when the extra is absent
+        return None
+
+
+_orjson: Any = _optional("orjson")
 
 HAS_ORJSON = _orjson is not None
 
