@@ -57,7 +57,7 @@ async def test_create_open_pay_notify_query(profile: str) -> None:
         assert page.headers["Content-Type"].startswith("text/html")
         assert trade_no in html
         assert merchant.merchant_no in html
-        assert amount_text(request.amount) in html
+        assert amount_text(request.amount, profile) in html
 
         paid = await post_form(link.payment_url, {"outcome": "paid"})
         assert paid.status == 303
@@ -73,7 +73,7 @@ async def test_create_open_pay_notify_query(profile: str) -> None:
         body = receiver.received[-1]
         assert body["tradeNo"] == trade_no
         assert body["platFormTradeNo"] == link.platform_trade_no
-        assert body["amount"] == amount_text(request.amount)
+        assert body["amount"] == amount_text(request.amount, profile)
         assert body["status"] == "0000"
         assert SUCCESS_TIME.fullmatch(body["successTime"])
         assert body["channelCode"] == request.channel_code

@@ -201,7 +201,9 @@ class VexoraClient:
             raise _Unclear(describe(exc)) from exc
         if envelope.code == ACCEPTED:
             try:
-                return structure_response(envelope.data, PaymentLink, "checkout response")
+                return structure_response(
+                    envelope.data, PaymentLink, "checkout response", self.profile.response.aliases
+                )
             except MalformedResponse as exc:
                 raise _Unclear(describe(exc), accepted=True) from exc
         rejection = OrderRejected(envelope.code, envelope.msg, trade_no=trade_no)

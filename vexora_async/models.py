@@ -7,6 +7,7 @@ Serialisation rules live in ``wire.py``, not here. Fields holding personal data 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
@@ -31,8 +32,17 @@ Money = int | Decimal
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
+# Decimal text as a person writes it, ASCII digits only: Decimal() itself would also take
+# "١٢٣", "1_000", "NaN" and "Infinity".
+_MONEY_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,9})?", re.ASCII)
+_MONEY_TEXT_MAX = 64
+
+
 def to_money(value: object, field: str = "amount") -> Money:
-    """Accept ``int``, ``Decimal`` or a decimal string; refuse ``float`` and everything else."""
+    """Accept ``int``, ``Decimal`` or a decimal string; refuse ``float`` and everything else.
+
+    Only the type is decided here; the profile's ``AmountRule`` checks size and places.
+    """
     kind = type(value)
     if kind is int or kind is Decimal:  # the common case first: one type check, no isinstance
         return value  # type: ignore[return-value]
@@ -45,13 +55,17 @@ def to_money(value: object, field: str = "amount") -> Money:
             [Violation(field, "float_not_allowed", "floats are inexact; use int or Decimal")]
         )
     if isinstance(value, str):
-        try:
-            parsed = Decimal(value.strip())
-        except InvalidOperation:
-            parsed = None
-        if parsed is not None and parsed.is_finite():
-            return parsed
-        raise ValidationError([Violation(field, "not_a_number", "expected digits like 10000")])
+        text = value.strip(" \t\r\n")
+        if len(text) > _MONEY_TEXT_MAX:
+            raise ValidationError(
+                [Violation(field, "too_long", f"at most {_MONEY_TEXT_MAX} characters")]
+            )
+        if _MONEY_TEXT.fullmatch(text) is not None:
+            try:
+                return Decimal(text)
+            except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+                pass
+        raise ValidationError([Violation(field, "not_a_number", "digits like 10000 or 12.50")])
     raise ValidationError([Violation(field, "not_a_number", f"got {type(value).__name__}")])
 
 

@@ -10,6 +10,8 @@ import hmac
 from collections.abc import Mapping
 from decimal import Decimal
 
+from .errors import ConfigurationError, ValidationError, Violation
+
 __all__ = ["canonical_string", "masked_canonical_string", "sign", "verify", "wire_text"]
 
 SIGN_FIELD = "sign"
@@ -47,10 +49,76 @@ def canonical_string(fields: Mapping[str, object]) -> str:
     return "".join(parts)
 
 
-def sign(fields: Mapping[str, object], secret: str) -> str:
-    """The lowercase hex MD5 of the canonical string followed by the secret."""
-    payload = canonical_string(fields) + secret
-    return hashlib.md5(payload.encode("utf-8"), usedforsecurity=False).hexdigest()
+# Where a secret could leak: an exception raised while signing. ``str.encode`` puts the
+# whole text in ``UnicodeEncodeError.object``, and every frame an exception passes through
+# keeps its locals (error trackers record them). So the secret is encoded on its own, the
+# fields are encoded in a frame that never sees the secret, and a failure there becomes a
+# data-free ``ValidationError`` raised only after the secret is out of scope.
+
+
+def _secret_bytes(secret: str | bytes) -> bytes | None:
+    """The secret as UTF-8 (cached per secret: a client signs with one), or None."""
+    if type(secret) is bytes:
+        return secret
+    cached = _SECRETS.get(secret)  # type: ignore[call-overload]
+    if cached is None:
+        if not isinstance(secret, str):
+            return None
+        try:
+            cached = secret.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        if len(_SECRETS) < 64:
+            _SECRETS[secret] = cached
+    return cached
+
+
+_SECRETS: dict[str, bytes] = {}
+
+
+def _canonical_bytes(fields: Mapping[str, object]) -> bytes | None:
+    """The canonical string as UTF-8, or None when a key or value cannot be signed."""
+    try:
+        return canonical_string(fields).encode("utf-8")
+    except Exception:  # a lone surrogate, or a value whose text cannot be made
+        return None
+
+
+def _unsignable(fields: Mapping[str, object]) -> list[Violation]:
+    """Which fields could not be signed, by a name safe to show (never a value)."""
+    found: list[Violation] = []
+    for key in fields:
+        try:
+            if _canonical_bytes({key: fields[key]}) is not None:
+                continue
+        except Exception:
+            pass
+        name = key if isinstance(key, str) and key.isprintable() and key.isascii() else "<key>"
+        hint = "text must be valid Unicode (no lone surrogates)"
+        found.append(Violation(name, "not_signable", hint))
+    return found or [Violation("<fields>", "not_signable", "the fields cannot be signed")]
+
+
+def sign(fields: Mapping[str, object], secret: str | bytes) -> str:
+    """The lowercase hex MD5 of the canonical string followed by the secret.
+
+    Raises ``ValidationError`` (rule ``not_signable``) when a field cannot be encoded, and
+    ``ConfigurationError`` for an unusable secret; neither, nor any frame it passes
+    through, holds the secret.
+    """
+    key = _secret_bytes(secret)
+    del secret
+    payload = _canonical_bytes(fields)
+    if key is None or payload is None:
+        # Nothing secret or personal stays in this frame's locals once anything is raised.
+        found = _unsignable(fields) if payload is None else None
+        del key, fields
+        if found is not None:
+            raise ValidationError(found) from None
+        raise ConfigurationError("the secret must be text that can be encoded as UTF-8")
+    digest = hashlib.md5(payload, usedforsecurity=False)
+    digest.update(key)
+    return digest.hexdigest()
 
 
 def verify(fields: Mapping[str, object], secret: str) -> bool:
@@ -62,7 +130,10 @@ def verify(fields: Mapping[str, object], secret: str) -> bool:
     given = fields.get(SIGN_FIELD)
     if not isinstance(given, str) or not given:
         return False
-    expected = sign(fields, secret)
+    try:
+        expected = sign(fields, secret)
+    except ValidationError:
+        return False  # text that cannot be encoded was never signed by the gateway
     return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("ascii"))
 
 
