@@ -79,8 +79,12 @@ def _pii() -> Any:
 
 
 def _freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if not value:
+    if value is None or (isinstance(value, Mapping) and not value):
         return _EMPTY
+    if not isinstance(value, Mapping):
+        raise ValidationError(
+            [Violation("extra", "not_a_mapping", "wire names to values, like a dict")]
+        )
     return MappingProxyType(dict(value))
 
 

@@ -63,7 +63,7 @@ def field(name: str, check: rules.Check | None = None, *, required: bool = True)
     return FieldRule(name, required, check)
 
 
-_PAYMENT_URL, _MESSAGE, _QR_PAYLOAD = (wire_name(n) for n in ("payment_url", "message", "qr_payload"))
+_PAYMENT_URL, _MESSAGE, _QR_PAYLOAD = map(wire_name, ("payment_url", "message", "qr_payload"))
 
 
 @attrs.frozen
@@ -257,9 +257,8 @@ class RegionProfile:
             consumed = self._consumed
             for wire in fields:
                 if wire not in consumed:
-                    found.append(
-                        Violation(_sdk_name(wire), "not_allowed", f"not sent by the {self.name} profile")
-                    )
+                    hint = f"not sent by the {self.name} profile"
+                    found.append(Violation(_sdk_name(wire), "not_allowed", hint))
         for condition in self.conditions:
             found.extend(condition(seen))
         if found:
@@ -367,9 +366,13 @@ VEXORA_IDR = _builtin(
         description="Vexora Indonesia, IDR",
         response=ResponseShape(payment_url=("paymentUrl", "paymentLink")),
         sample=CheckoutRequest(
-            trade_no="SAMPLE0000000001", amount=10000, username="Demo Payer",
-            mobile="081234567890", email="payer@example.com", notify_url=_NOTIFY,
-        ),  # fmt: skip
+            trade_no="SAMPLE0000000001",
+            amount=10000,
+            username="Demo Payer",
+            mobile="081234567890",
+            email="payer@example.com",
+            notify_url=_NOTIFY,
+        ),
     )
 )
 
@@ -419,10 +422,18 @@ PHP = _builtin(
         # The page's table says paymentLink (its own example sends paymentUrl); no QR.
         response=ResponseShape(payment_url=("paymentLink", "paymentUrl"), qr_ways=frozenset()),
         sample=CheckoutRequest(
-            trade_no="SAMPLE0000000001", amount=300, firstname="Demo", lastname="Payer",
-            mobile="0912345678", email="payer@example.com", channel_code="EWALLET",
-            way_code="GCASH", ip_address="203.0.113.7", notify_url=_NOTIFY, return_url=_RETURN,
-        ),  # fmt: skip
+            trade_no="SAMPLE0000000001",
+            amount=300,
+            firstname="Demo",
+            lastname="Payer",
+            mobile="0912345678",
+            email="payer@example.com",
+            channel_code="EWALLET",
+            way_code="GCASH",
+            ip_address="203.0.113.7",
+            notify_url=_NOTIFY,
+            return_url=_RETURN,
+        ),
     )
 )
 
@@ -456,10 +467,18 @@ CAMBODIA_KHR = _builtin(
             status_text="Processing",
         ),
         sample=CheckoutRequest(
-            trade_no="SAMPLE0000000001", amount=4000, firstname="Demo", lastname="Payer",
-            mobile="12345678", email="payer@example.com", channel_code="KHQR", way_code="KHQR",
-            notify_url=_NOTIFY, return_url=_RETURN, remark="demo order",
-        ),  # fmt: skip
+            trade_no="SAMPLE0000000001",
+            amount=4000,
+            firstname="Demo",
+            lastname="Payer",
+            mobile="12345678",
+            email="payer@example.com",
+            channel_code="KHQR",
+            way_code="KHQR",
+            notify_url=_NOTIFY,
+            return_url=_RETURN,
+            remark="demo order",
+        ),
     )
 )
 

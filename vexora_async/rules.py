@@ -16,7 +16,7 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_DOWN, Context, Decimal
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import attrs
@@ -57,7 +57,7 @@ Check = Callable[[str], str]
 # of an ``extra`` field), normalised where its own check passed; yields what it finds wrong.
 Condition = Callable[[Mapping[str, Any]], Iterable[Violation]]
 
-_F = Any
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _named(func: _F, name: str) -> _F:
@@ -70,7 +70,7 @@ def _clean(func: _F) -> _F:
     """Mark a check whose accepted values never hold what ``text_hygiene`` refuses (a strict
     ASCII pattern, a fixed list, or a check that applies ``text_hygiene`` itself): the
     profile then skips its own scan of the value, which is most of a field's cost."""
-    func.clean = True
+    func.clean = True  # type: ignore[attr-defined]
     return func
 
 
@@ -268,7 +268,7 @@ class AmountRule:
 
     @_limit.default
     def _limit_default(self) -> int:
-        return 10**self.max_digits
+        return int(10**self.max_digits)
 
     @_unit.default
     def _unit_default(self) -> Decimal:
@@ -282,22 +282,22 @@ class AmountRule:
             if not isinstance(amount, int | Decimal) or isinstance(amount, bool):
                 return [Violation(field, "not_a_number", "int or Decimal")]
             is_decimal = isinstance(amount, Decimal)
-        if is_decimal and not amount.is_finite():  # type: ignore[union-attr]
+        money = cast("int | Decimal", amount)
+        if is_decimal and not money.is_finite():  # type: ignore[union-attr]
             return [Violation(field, "not_a_number", "a finite number")]
-        if amount <= (_ZERO if is_decimal else 0):  # type: ignore[operator]
+        if money <= (_ZERO if is_decimal else 0):
             return [Violation(field, "not_positive", "must be greater than 0")]
         found: list[Violation] = []
-        if self.minimum is not None and amount < self.minimum:  # type: ignore[operator]
+        if self.minimum is not None and money < self.minimum:
             found.append(Violation(field, "below_minimum", f"at least {self.minimum}"))
-        if not is_decimal:
-            if amount >= self._limit:  # type: ignore[operator]
+        if not isinstance(money, Decimal):
+            if money >= self._limit:
                 found.append(Violation(field, "too_large", self._too_large_hint))
             return found
-        assert isinstance(amount, Decimal)
         # Magnitude first, from the exponent alone: 1E+999999999 must never become an int.
-        if amount.adjusted() >= self.max_digits:
+        if money.adjusted() >= self.max_digits:
             found.append(Violation(field, "too_large", self._too_large_hint))
-        elif amount != amount.quantize(self._unit, None, _COMPARE):
+        elif money != money.quantize(self._unit, None, _COMPARE):
             # The quantize is exact here (at most max_digits + decimals digits) and so is
             # the comparison: 0.99999999999999999999999999999 is refused, never sent as 1.
             rule = "not_whole" if self.decimals == 0 else "too_many_decimals"

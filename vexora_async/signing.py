@@ -58,12 +58,12 @@ def canonical_string(fields: Mapping[str, object]) -> str:
 
 def _secret_bytes(secret: str | bytes) -> bytes | None:
     """The secret as UTF-8 (cached per secret: a client signs with one), or None."""
-    if type(secret) is bytes:
+    if isinstance(secret, bytes):
         return secret
-    cached = _SECRETS.get(secret)  # type: ignore[call-overload]
+    if not isinstance(secret, str):
+        return None
+    cached = _SECRETS.get(secret)
     if cached is None:
-        if not isinstance(secret, str):
-            return None
         try:
             cached = secret.encode("utf-8")
         except UnicodeEncodeError:
