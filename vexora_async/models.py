@@ -29,7 +29,8 @@ __all__ = [
 
 Money = int | Decimal
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+# ``CheckoutRequest.extra`` when there is none: always this object (checked by identity).
+NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 
 # Decimal text as a person writes it, ASCII digits only: Decimal() itself would also take
@@ -80,7 +81,7 @@ def _pii() -> Any:
 
 def _freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     if value is None or (isinstance(value, Mapping) and not value):
-        return _EMPTY
+        return NO_EXTRA
     if not isinstance(value, Mapping):
         raise ValidationError(
             [Violation("extra", "not_a_mapping", "wire names to values, like a dict")]
@@ -112,7 +113,7 @@ class CheckoutRequest:
     bank_number: str | None = _pii()
     remark: str | None = None
     extra: Mapping[str, Any] = attrs.field(
-        default=_EMPTY, converter=_freeze_mapping, repr=lambda v: f"<{len(v)} extra field(s)>"
+        default=NO_EXTRA, converter=_freeze_mapping, repr=lambda v: f"<{len(v)} extra field(s)>"
     )
 
 

@@ -17,7 +17,7 @@ import attrs
 
 from . import rules
 from .errors import ConfigurationError, ValidationError, Violation
-from .models import CheckoutRequest, to_money
+from .models import NO_EXTRA, CheckoutRequest, to_money
 from .wire import checkout_fields, wire_name
 
 __all__ = [
@@ -162,7 +162,7 @@ class RegionProfile:
 
         Raises ``ValidationError`` listing every broken rule; nothing is half-prepared.
         """
-        if request.extra:
+        if request.extra is not NO_EXTRA:  # identity: no extra is always this one object
             return self._prepare_with_extra(request)
         return self.check_fields(checkout_fields(request))
 
@@ -230,9 +230,9 @@ class RegionProfile:
                 if required:
                     found.append(Violation(name, "required"))
                 continue
-            seen[name] = value
             if type(value) is not str:
                 if not isinstance(value, str):
+                    seen[name] = value
                     found.append(Violation(name, "not_text", "must be a string"))
                     continue
                 value = str(value)  # a str subclass: send the plain text
@@ -241,6 +241,7 @@ class RegionProfile:
             if scan and not value.isprintable():
                 bad = rules.text_hygiene(value)
                 if bad is not None:
+                    seen[name] = value
                     found.append(Violation(name, bad.rule, bad.hint))
                     continue
             if check is not None:
@@ -250,6 +251,7 @@ class RegionProfile:
                     # A clean check's failure may be a hygiene one: give it that name.
                     bad = None if scan else rules.text_hygiene(value)
                     rule, hint = (bad.rule, bad.hint) if bad else (invalid.rule, invalid.hint)
+                    seen[name] = value
                     found.append(Violation(name, rule, hint))
                     continue
             out[wire] = seen[name] = value
