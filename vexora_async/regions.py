@@ -21,6 +21,7 @@ from .models import NO_EXTRA, CheckoutRequest, to_money
 from .wire import checkout_fields, wire_name
 
 __all__ = [
+    "BUILT_IN",
     "CAMBODIA_KHR",
     "CAMBODIA_USD",
     "PAYPRO_IDR",
@@ -492,6 +493,10 @@ CAMBODIA_USD = _builtin(
         sample=attrs.evolve(CAMBODIA_KHR.sample, amount=Decimal("5.00")),  # type: ignore[misc]
     )
 )
+
+
+# The built-in profiles, before any user registers one.
+BUILT_IN: tuple[RegionProfile, ...] = tuple(registry)
 
 
 def register_profile(profile: RegionProfile, *, replace: bool = False) -> RegionProfile:
