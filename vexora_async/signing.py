@@ -106,19 +106,21 @@ def sign(fields: Mapping[str, object], secret: str | bytes) -> str:
     ``ConfigurationError`` for an unusable secret; neither, nor any frame it passes
     through, holds the secret.
     """
-    key = _secret_bytes(secret)
-    del secret
-    payload = _canonical_bytes(fields)
+    key = _SECRETS.get(secret) if type(secret) is str else None
+    if key is None:
+        key = _secret_bytes(secret)
+    try:
+        payload: bytes | None = canonical_string(fields).encode("utf-8")
+    except Exception:  # a lone surrogate, or a value whose text cannot be made; the error
+        payload = None  # (which holds the text) is dropped here, before anything is raised
     if key is None or payload is None:
         # Nothing secret or personal stays in this frame's locals once anything is raised.
         found = _unsignable(fields) if payload is None else None
-        del key, fields
+        del secret, key, fields
         if found is not None:
             raise ValidationError(found) from None
         raise ConfigurationError("the secret must be text that can be encoded as UTF-8")
-    digest = hashlib.md5(payload, usedforsecurity=False)
-    digest.update(key)
-    return digest.hexdigest()
+    return hashlib.md5(payload + key, usedforsecurity=False).hexdigest()
 
 
 def verify(fields: Mapping[str, object], secret: str) -> bool:
