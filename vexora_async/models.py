@@ -80,13 +80,13 @@ def _pii() -> Any:
 
 
 def _freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if value is None or (isinstance(value, Mapping) and not value):
+    if value is NO_EXTRA or value is None:  # the usual case: no isinstance on an ABC
         return NO_EXTRA
-    if not isinstance(value, Mapping):
+    if type(value) is not dict and not isinstance(value, Mapping):
         raise ValidationError(
             [Violation("extra", "not_a_mapping", "wire names to values, like a dict")]
         )
-    return MappingProxyType(dict(value))
+    return MappingProxyType(dict(value)) if value else NO_EXTRA
 
 
 @attrs.frozen(slots=True)
