@@ -109,8 +109,9 @@ _RENDERED = frozenset(
     wire_name(a.name) for a in attrs.fields(CheckoutRequest) if a.name != "extra"
 ) | {"sign", "timestamp"}
 
-# One planned step per field rule: (wire name, error name, required, check, scan the text).
-_Step = tuple[str, str, bool, "rules.Check | None", bool]
+# One planned step per field rule: (wire name, error name, required, check, scan the text,
+# a condition reads it).
+_Step = tuple[str, str, bool, "rules.Check | None", bool, bool]
 
 
 @attrs.frozen
@@ -150,8 +151,16 @@ class RegionProfile:
                 f"profile {self.name}: {reserved} cannot be field rules (the amount rule and"
                 " signing own them)"
             )
+        read: set[str] = set()
+        for condition in self.conditions:
+            names = rules.reads_of(condition)
+            if names is None:  # a condition that may read anything sees everything
+                read.update(r.name for r in self.fields)
+                break
+            read.update(names)
         return tuple(
-            (r.wire, r.name, r.required, r.check, not rules.is_clean(r.check)) for r in self.fields
+            (r.wire, r.name, r.required, r.check, not rules.is_clean(r.check), r.name in read)
+            for r in self.fields
         )
 
     @_consumed.default
@@ -218,9 +227,9 @@ class RegionProfile:
                 else:
                     out["amount"] = self.amount.render(amount)
         given = 1 if "amount" in fields else 0  # fields a rule consumed; others are refused
-        seen: dict[str, Any] = {}  # every field given, valid or not, for the conditions
+        seen: dict[str, Any] = {}  # fields given (valid or not) that the conditions read
         get = fields.get
-        for wire, name, required, check, scan in self._plan:
+        for wire, name, required, check, scan, read in self._plan:
             value = get(wire, _ABSENT)
             if value is _ABSENT:
                 if required:
@@ -255,7 +264,9 @@ class RegionProfile:
                     seen[name] = value
                     found.append(Violation(name, rule, hint))
                     continue
-            out[wire] = seen[name] = value
+            out[wire] = value
+            if read:
+                seen[name] = value
         if given != len(fields):
             consumed = self._consumed
             for wire in fields:

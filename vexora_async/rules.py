@@ -74,6 +74,18 @@ def _clean(func: _F) -> _F:
     return func
 
 
+def _reads(condition: _F, *names: str) -> _F:
+    """Declare the only fields a condition looks at: the profile then hands it just those."""
+    condition.reads = frozenset(names)  # type: ignore[attr-defined]
+    return condition
+
+
+def reads_of(condition: object) -> frozenset[str] | None:
+    """The field names ``condition`` declared it reads, or None (it may read any field)."""
+    names = getattr(condition, "reads", None)
+    return names if isinstance(names, frozenset) else None
+
+
 def is_clean(check: object) -> bool:
     """True when ``check`` was marked as refusing control characters and surrogates itself."""
     return getattr(check, "clean", False) is True
@@ -198,9 +210,10 @@ def ip_address(value: str) -> str:
 _BANK_PAIR = re.compile(r"[0-9]{2,4}-[0-9]{4,24}")
 
 
+@_clean  # only ASCII digits and "-" pass; spaces (no other whitespace) are dropped
 def bank_numbers(value: str) -> str:
     """``bankcode-account`` pairs separated by commas; spaces around commas are dropped."""
-    pairs = [pair.strip() for pair in value.split(",")]
+    pairs = [pair.strip(" ") for pair in value.split(",")]
     if not pairs or any(_BANK_PAIR.fullmatch(pair) is None for pair in pairs):
         raise Invalid("bank_number_format", "bankcode-account pairs like 808-0368988888888")
     return ",".join(pairs)
@@ -209,9 +222,10 @@ def bank_numbers(value: str) -> str:
 _KH_NATIONAL = re.compile(r"[1-9][0-9]{7,8}")
 
 
+@_clean  # only ASCII digits pass; spaces and dashes (no other characters) are dropped
 def cambodia_mobile(value: str) -> str:
     """8-9 national digits; a leading ``0`` or a ``+855``/``855`` prefix is removed (SPEC §4)."""
-    digits = value.strip().replace(" ", "").replace("-", "")
+    digits = value.replace(" ", "").replace("-", "")
     if digits.startswith("+855"):
         digits = digits[4:]
     elif digits.startswith("855") and len(digits) - 3 >= 8:
@@ -231,7 +245,7 @@ def only_with(field: str, other: str) -> Condition:
             return [Violation(field, f"requires_{other}", f"only valid with {other}")]
         return ()
 
-    return _named(condition, f"only_with({field}, {other})")
+    return _reads(_named(condition, f"only_with({field}, {other})"), field, other)
 
 
 def required_when(field: str, when: str, value: str) -> Condition:
@@ -242,7 +256,7 @@ def required_when(field: str, when: str, value: str) -> Condition:
             return [Violation(field, "required", f"required when {when} is {value}")]
         return ()
 
-    return _named(condition, f"required_when({field}, {when}={value})")
+    return _reads(_named(condition, f"required_when({field}, {when}={value})"), field, when)
 
 
 # For the exactness test only (its result is compared, never sent): independent of the
