@@ -258,3 +258,17 @@ async def test_a_new_region_is_one_declaration() -> None:
     assert link.qr_payload == link.raw["qr"]
     order = sandbox.ledger.order("NEW1")
     assert order is not None and str(order.amount) == "1.50"
+
+
+def test_a_custom_condition_sees_every_given_field_by_name() -> None:
+    seen: dict[str, Any] = {}
+
+    def remember(fields: Any) -> tuple[()]:
+        seen.update(fields)
+        return ()
+
+    profile = VEXORA_IDR.with_changes(name="REMEMBER", conditions=(remember,))
+    with pytest.raises(ValidationError):
+        profile.prepare(attrs.evolve(_sample(VEXORA_IDR), channel_code="QRIS", mobile="bad"))
+    assert seen["channel_code"] == "QRIS" and seen["mobile"] == "bad"
+    assert {"trade_no", "username", "email", "notify_url"} <= set(seen)
