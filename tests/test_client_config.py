@@ -303,7 +303,7 @@ async def test_a_custom_profile_is_a_few_lines() -> None:
             "timestamp",
             "sign",
         }
-        assert recorder.last_body["amount"] == "500"
+        assert recorder.last_body["amount"] == "500.00"  # decimals=2: two places
         assert {(v.field, v.rule) for v in caught.value.violations} == {
             ("payType", "not_allowed_value"),
             ("notify_url", "required"),

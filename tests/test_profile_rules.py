@@ -138,10 +138,11 @@ def test_amount_text_becomes_decimal() -> None:
         ("IDR", Decimal("25000.00"), 25000),
         ("PHP", 300, "300"),
         ("KHR", Decimal("4000"), "4000"),
-        ("USD", Decimal("10.5"), "10.5"),
+        ("USD", Decimal("10.5"), "10.50"),  # SPEC §4: USD with exactly two decimals
         ("USD", Decimal("10.25"), "10.25"),
-        ("USD", Decimal("12.00"), "12"),
-        ("USD", Decimal("1E+1"), "10"),
+        ("USD", Decimal("12.00"), "12.00"),
+        ("USD", Decimal("1E+1"), "10.00"),
+        ("USD", 7, "7.00"),
     ],
 )
 def test_amount_is_written_exactly(region: str, amount: Any, sent: Any) -> None:

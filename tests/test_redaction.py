@@ -116,8 +116,15 @@ async def test_nothing_private_reaches_logs_or_reprs(
         seen.extend(received)
         # batch results
         batch = await client.create_payment_links(
-            [_request("RED0005", notify_url), _request("RED0006", notify_url, email="x")]
+            [
+                _request("RED0005", notify_url),
+                _request("RED0006", notify_url, email="x"),
+                # text that used to reach signing and raise with the secret in its args
+                _request("RED0007", notify_url, username=NAME + "\ud800"),
+                _request("RED0008", notify_url, username=NAME + "\r\n", email=EMAIL + "\x00"),
+            ]
         )
+        assert [r.ok for r in batch] == [True, False, False, False]
         seen.extend(batch)
         seen.extend(result.error for result in batch if result.error is not None)
 

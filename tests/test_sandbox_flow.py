@@ -82,7 +82,7 @@ async def test_create_open_pay_notify_query(profile: str) -> None:
         body = receiver.received[-1]
         assert body["tradeNo"] == trade_no
         assert body["platFormTradeNo"] == link.platform_trade_no
-        assert body["amount"] == amount_text(request.amount)
+        assert body["amount"] == amount_text(request.amount, profile)
         assert body["status"] == "0000"
         assert SUCCESS_TIME.fullmatch(body["successTime"])
         assert body["channelCode"] == request.channel_code

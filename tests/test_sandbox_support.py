@@ -191,9 +191,9 @@ async def post_form(url: str, form: Mapping[str, str]) -> Answer:
         return Answer(response.status, dict(response.headers), await response.read())
 
 
-def amount_text(amount: int | Decimal) -> str:
-    """How the SDK writes an amount (and so how the sandbox shows it)."""
-    return format(Decimal(amount).normalize(), "f")
+def amount_text(amount: int | Decimal, profile: str) -> str:
+    """How the SDK writes an amount for ``profile`` (and so how the sandbox shows it)."""
+    return str(MERCHANTS[profile].profile.amount.render(amount))
 
 
 @asynccontextmanager

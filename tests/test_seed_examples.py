@@ -10,6 +10,7 @@ import pytest
 
 from vexora_async import PaymentLink, VexoraClient
 from vexora_async.envelope import decode_envelope
+from vexora_async.regions import get_profile
 from vexora_async.transports.base import HttpResponse
 from vexora_async.wire import structure_response
 
@@ -27,7 +28,8 @@ CASES = [
     ("PHP", seeds.PHP_NET_BANKING_REQUEST, {}),
     ("PHP", seeds.PHP_STORE_REQUEST, {}),
     ("KHR", seeds.CAMBODIA_REQUEST, {}),
-    ("USD", seeds.CAMBODIA_REQUEST, {}),
+    # SPEC §4: a USD account's amount goes out with exactly two decimals.
+    ("USD", {**seeds.CAMBODIA_REQUEST, "amount": "300.00"}, {}),
 ]
 
 
@@ -75,20 +77,33 @@ def test_cambodia_example_mobile_is_normalised_not_sent_as_written() -> None:
 
 
 RESPONSES = [
-    (seeds.IDR_RESPONSE, "http://vexora.tech/cashier/dsfjlsdkjflksdfjlkfs", "Paying", True),
-    (seeds.PAYPRO_RESPONSE, "http://paypro.tech/cashier/dsfjlsdkjflksdfjlkfs", "Paying", True),
-    (seeds.PHP_RESPONSE, seeds.PHP_RESPONSE["data"]["paymentUrl"], "Paying", False),
-    (seeds.CAMBODIA_RESPONSE, seeds.CAMBODIA_RESPONSE["data"]["paymentLink"], "Processing", True),
+    ("IDR", seeds.IDR_RESPONSE, "http://vexora.tech/cashier/dsfjlsdkjflksdfjlkfs", "Paying", True),
+    (
+        "PAYPRO_IDR",
+        seeds.PAYPRO_RESPONSE,
+        "http://paypro.tech/cashier/dsfjlsdkjflksdfjlkfs",
+        "Paying",
+        True,
+    ),
+    ("PHP", seeds.PHP_RESPONSE, seeds.PHP_RESPONSE["data"]["paymentUrl"], "Paying", False),
+    (
+        "KHR",
+        seeds.CAMBODIA_RESPONSE,
+        seeds.CAMBODIA_RESPONSE["data"]["paymentLink"],
+        "Processing",
+        True,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("example", "url", "message", "has_qr"), RESPONSES)
+@pytest.mark.parametrize(("region", "example", "url", "message", "has_qr"), RESPONSES)
 def test_response_examples_parse(
-    example: dict[str, Any], url: str, message: str, has_qr: bool
+    region: str, example: dict[str, Any], url: str, message: str, has_qr: bool
 ) -> None:
     env = decode_envelope(HttpResponse(200, {}, json.dumps(example).encode()))
     assert env.code == "0000"
-    link = structure_response(env.data, PaymentLink, "checkout response")
+    aliases = get_profile(region).response.aliases  # the shape is the profile's (SPEC §5)
+    link = structure_response(env.data, PaymentLink, "checkout response", aliases)
     assert isinstance(link, PaymentLink)
     assert link.payment_url == url
     assert link.status.code == "0015" and link.status.is_processing

@@ -129,6 +129,7 @@ class VexoraClient:
             self.profile.query_path,
             PaymentLink,
             PaymentState,
+            self.profile.response.aliases,
         )
 
     # -- other ways to make one ------------------------------------------------------------

@@ -7,6 +7,7 @@ Serialisation rules live in ``wire.py``, not here. Fields holding personal data 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
@@ -28,11 +29,21 @@ __all__ = [
 
 Money = int | Decimal
 
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+# ``CheckoutRequest.extra`` when there is none: always this object (checked by identity).
+NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+
+# Decimal text as a person writes it, ASCII digits only: Decimal() itself would also take
+# "١٢٣", "1_000", "NaN" and "Infinity".
+_MONEY_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,9})?", re.ASCII)
+_MONEY_TEXT_MAX = 64
 
 
 def to_money(value: object, field: str = "amount") -> Money:
-    """Accept ``int``, ``Decimal`` or a decimal string; refuse ``float`` and everything else."""
+    """Accept ``int``, ``Decimal`` or a decimal string; refuse ``float`` and everything else.
+
+    Only the type is decided here; the profile's ``AmountRule`` checks size and places.
+    """
     kind = type(value)
     if kind is int or kind is Decimal:  # the common case first: one type check, no isinstance
         return value  # type: ignore[return-value]
@@ -45,13 +56,17 @@ def to_money(value: object, field: str = "amount") -> Money:
             [Violation(field, "float_not_allowed", "floats are inexact; use int or Decimal")]
         )
     if isinstance(value, str):
-        try:
-            parsed = Decimal(value.strip())
-        except InvalidOperation:
-            parsed = None
-        if parsed is not None and parsed.is_finite():
-            return parsed
-        raise ValidationError([Violation(field, "not_a_number", "expected digits like 10000")])
+        text = value.strip(" \t\r\n")
+        if len(text) > _MONEY_TEXT_MAX:
+            raise ValidationError(
+                [Violation(field, "too_long", f"at most {_MONEY_TEXT_MAX} characters")]
+            )
+        if _MONEY_TEXT.fullmatch(text) is not None:
+            try:
+                return Decimal(text)
+            except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+                pass
+        raise ValidationError([Violation(field, "not_a_number", "digits like 10000 or 12.50")])
     raise ValidationError([Violation(field, "not_a_number", f"got {type(value).__name__}")])
 
 
@@ -65,9 +80,13 @@ def _pii() -> Any:
 
 
 def _freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if not value:
-        return _EMPTY
-    return MappingProxyType(dict(value))
+    if value is NO_EXTRA or value is None:  # the usual case: no isinstance on an ABC
+        return NO_EXTRA
+    if type(value) is not dict and not isinstance(value, Mapping):
+        raise ValidationError(
+            [Violation("extra", "not_a_mapping", "wire names to values, like a dict")]
+        )
+    return MappingProxyType(dict(value)) if value else NO_EXTRA
 
 
 @attrs.frozen(slots=True)
@@ -94,7 +113,7 @@ class CheckoutRequest:
     bank_number: str | None = _pii()
     remark: str | None = None
     extra: Mapping[str, Any] = attrs.field(
-        default=_EMPTY, converter=_freeze_mapping, repr=lambda v: f"<{len(v)} extra field(s)>"
+        default=NO_EXTRA, converter=_freeze_mapping, repr=lambda v: f"<{len(v)} extra field(s)>"
     )
 
 

@@ -61,6 +61,8 @@ class OrderKind(Generic[Result, State]):
     query_path: str
     result: type[Result]
     state: type[State]
+    # Other spellings of the create answer's keys, by wire name (the profile's response shape).
+    result_aliases: Mapping[str, tuple[str, ...]] | None = None
 
 
 @attrs.define
@@ -159,7 +161,10 @@ async def create_truthfully(
             if code == codes.accepted:
                 try:
                     return structure_response(
-                        envelope.data, kind.result, f"{kind.create_operation} response"
+                        envelope.data,
+                        kind.result,
+                        f"{kind.create_operation} response",
+                        kind.result_aliases,
                     )
                 except MalformedResponse as exc:
                     accepted = True

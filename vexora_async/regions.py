@@ -1,24 +1,27 @@
 """Region profiles: one per gateway system, and the registry that finds them by name.
 
 A profile knows its endpoint paths, which fields it sends and requires, how each is checked
-and normalised, how the amount and ``timestamp`` are typed on the wire. ``prepare`` collects
-*every* violation into one ``ValidationError`` before anything is sent.
+and normalised, how the amount and ``timestamp`` are typed on the wire, the shape of its
+checkout answer and a sample request. ``prepare`` collects *every* violation into one
+``ValidationError`` before anything is sent.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any
 
 import attrs
 
 from . import rules
 from .errors import ConfigurationError, ValidationError, Violation
-from .models import CheckoutRequest, to_money
+from .models import NO_EXTRA, CheckoutRequest, to_money
 from .wire import checkout_fields, wire_name
 
 __all__ = [
+    "BUILT_IN",
     "CAMBODIA_KHR",
     "CAMBODIA_USD",
     "PAYPRO_IDR",
@@ -27,10 +30,18 @@ __all__ = [
     "FieldRule",
     "ProfileRegistry",
     "RegionProfile",
+    "ResponseShape",
     "get_profile",
     "register_profile",
     "registry",
 ]
+
+
+def _name_of(func: object) -> str:
+    """A check's or condition's readable name (``rules`` names every one it makes)."""
+    if func is None:
+        return "None"
+    return str(getattr(func, "__qualname__", None) or type(func).__name__)
 
 
 @attrs.frozen
@@ -40,7 +51,7 @@ class FieldRule:
 
     name: str
     required: bool = True
-    check: rules.Check | None = None
+    check: rules.Check | None = attrs.field(default=None, repr=_name_of)
     wire: str = attrs.field()
 
     @wire.default
@@ -53,131 +64,219 @@ def field(name: str, check: rules.Check | None = None, *, required: bool = True)
     return FieldRule(name, required, check)
 
 
+_PAYMENT_URL, _MESSAGE, _QR_PAYLOAD = map(wire_name, ("payment_url", "message", "qr_payload"))
+
+
+@attrs.frozen
+class ResponseShape:
+    """Where a checkout answer's ``data`` carries each fact (SPEC §5): the cashier URL, the
+    status text and the QR payload. Each is a tuple of spellings: all are accepted when
+    reading, the first is what this system writes (the sandbox answers with it).
+
+    ``qr_ways``: the way codes a QR payload comes with (``None``: always; empty: never).
+    ``status_text``: the text of a fresh order's status, as the gateway writes it.
+    """
+
+    payment_url: tuple[str, ...] = ("paymentUrl", "paymentLink")
+    message: tuple[str, ...] = ("desc", "message", "msg")
+    qr_payload: tuple[str, ...] = ("qrString", "payInfo")
+    qr_ways: frozenset[str] | None = None
+    status_text: str = "Paying"
+    # Other spellings by ``PaymentLink``'s own wire name: what reading an answer needs.
+    aliases: Mapping[str, tuple[str, ...]] = attrs.field(init=False, repr=False, eq=False)
+
+    @aliases.default
+    def _aliases(self) -> Mapping[str, tuple[str, ...]]:
+        own = {_PAYMENT_URL: self.payment_url, _MESSAGE: self.message, _QR_PAYLOAD: self.qr_payload}
+        return MappingProxyType(
+            {name: tuple(k for k in keys if k != name) for name, keys in own.items()}
+        )
+
+
+def _fields_repr(fields: tuple[FieldRule, ...]) -> str:
+    parts = [f"{f.name}{'' if f.required else '?'}: {_name_of(f.check)}" for f in fields]
+    return "(" + ", ".join(parts) + ")"
+
+
+def _conditions_repr(conditions: tuple[rules.Condition, ...]) -> str:
+    return "(" + ", ".join(_name_of(c) for c in conditions) + ")"
+
+
+# Wire names ``extra`` may not use: what the SDK renders from ``CheckoutRequest`` and what
+# signing adds (SPEC §3). Letting ``extra`` override them would send one order and
+# reconcile another.
+_RENDERED = frozenset(
+    wire_name(a.name) for a in attrs.fields(CheckoutRequest) if a.name != "extra"
+) | {"sign", "timestamp"}
+
+# One planned step per field rule: (wire name, error name, required, check, scan the text,
+# a condition reads it).
+_Step = tuple[str, str, bool, "rules.Check | None", bool, bool]
+
+
 @attrs.frozen
 class RegionProfile:
-    """Everything the SDK knows about one gateway system."""
+    """Everything the SDK knows about one gateway system: a region is one declaration.
+
+    ``fields``: what is sent, required or not, and how each is checked. ``amount``: how the
+    amount is checked and written. ``conditions``: cross-field rules (by field name).
+    ``response``: the checkout answer's shape. ``sample``: a valid example request (the
+    ``vexora-async demo`` sends variations of it).
+    """
 
     name: str
     checkout_path: str
     query_path: str
-    fields: tuple[FieldRule, ...]
+    fields: tuple[FieldRule, ...] = attrs.field(repr=_fields_repr)
     amount: rules.AmountRule
     timestamp_as_number: bool = False
-    conditions: tuple[rules.Condition, ...] = ()
+    conditions: tuple[rules.Condition, ...] = attrs.field(default=(), repr=_conditions_repr)
     description: str = ""
+    response: ResponseShape = ResponseShape()
+    sample: CheckoutRequest | None = attrs.field(default=None, repr=False, eq=False)
 
-    # Each field rule as (wire name, required, check), computed once per profile; None when
-    # the rules are unusual enough (a repeated wire name, a rule named "amount") that only
-    # the detailed path below handles them exactly.
-    _plan: tuple[tuple[str, bool, rules.Check | None], ...] | None = attrs.field(
-        init=False, repr=False, eq=False
-    )
+    # Computed once per profile (``with_changes`` computes them afresh).
+    _plan: tuple[_Step, ...] = attrs.field(init=False, repr=False, eq=False)
+    _consumed: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
 
     @_plan.default
-    def _make_plan(self) -> tuple[tuple[str, bool, rules.Check | None], ...] | None:
+    def _make_plan(self) -> tuple[_Step, ...]:
         wires = [rule.wire for rule in self.fields]
-        if len(set(wires)) != len(wires) or "amount" in wires:
-            return None
-        return tuple((rule.wire, rule.required, rule.check) for rule in self.fields)
+        repeated = sorted({w for w in wires if wires.count(w) > 1})
+        if repeated:
+            raise ConfigurationError(f"profile {self.name}: wire names used twice: {repeated}")
+        reserved = sorted({"amount", "sign", "timestamp"}.intersection(wires))
+        if reserved:
+            raise ConfigurationError(
+                f"profile {self.name}: {reserved} cannot be field rules (the amount rule and"
+                " signing own them)"
+            )
+        read: set[str] = set()
+        for condition in self.conditions:
+            names = rules.reads_of(condition)
+            if names is None:  # a condition that may read anything sees everything
+                read.update(r.name for r in self.fields)
+                break
+            read.update(names)
+        return tuple(
+            (r.wire, r.name, r.required, r.check, not rules.is_clean(r.check), r.name in read)
+            for r in self.fields
+        )
+
+    @_consumed.default
+    def _make_consumed(self) -> frozenset[str]:
+        return frozenset(rule.wire for rule in self.fields) | {"amount"}
 
     def prepare(self, request: CheckoutRequest) -> dict[str, Any]:
         """Validate ``request`` and return its wire fields (without ``timestamp``/``sign``).
 
         Raises ``ValidationError`` listing every broken rule; nothing is half-prepared.
         """
+        if request.extra is not NO_EXTRA:  # identity: no extra is always this one object
+            return self._prepare_with_extra(request)
         return self.check_fields(checkout_fields(request))
+
+    def _prepare_with_extra(self, request: CheckoutRequest) -> dict[str, Any]:
+        # ``extra`` only adds fields: one that the SDK renders itself is refused, not merged.
+        collisions = [key for key in request.extra if key in _RENDERED]
+        if not collisions:
+            return self.check_fields(checkout_fields(request))
+        found = [
+            Violation(
+                f"extra.{key}",
+                "extra_collision",
+                "the SDK renders this field itself; extra may only add fields",
+            )
+            for key in collisions
+        ]
+        rest = {k: v for k, v in request.extra.items() if k not in _RENDERED}
+        try:
+            self.check_fields(checkout_fields(attrs.evolve(request, extra=rest)))
+        except ValidationError as exc:
+            found.extend(exc.violations)
+        raise ValidationError(found)
 
     def check_fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Validate wire-named business fields and return them as they are sent.
 
         The same rules as ``prepare``, for a field dict (what the sandbox receives). The
         amount may be given as int, Decimal or decimal text.
-        """
-        # Every rule runs on both paths. The quick one only answers "all valid" (and the
-        # fields to send) or "something is wrong"; the detailed one then names every
-        # violation. A valid request, the usual case, never pays for collecting them.
-        out = self._check_quickly(fields)
-        return out if out is not None else self._check_in_detail(fields)
 
-    def _check_quickly(self, fields: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The wire fields when every rule holds, else None (then nothing is decided)."""
-        plan = self._plan
+        One pass applies every rule; a violation is only built when one is found, so a
+        valid request (the usual case) costs no more than a yes/no check would.
+        """
+        found: list[Violation] = []
+        out: dict[str, Any] = {}
         amount = fields.get("amount")
-        if plan is None or amount is None:
-            return None
-        if type(amount) is not int and type(amount) is not Decimal:
-            try:
-                amount = to_money(amount)
-            except ValidationError:
-                return None
-        if not self.amount.accepts(amount):
-            return None
-        consumed = 1  # "amount"; any field no rule consumes is not allowed
-        seen: dict[str, Any] = {}
+        if type(amount) is not int and type(amount) is not Decimal and (
+            amount is None or amount == ""
+        ):
+            found.append(Violation("amount", "required"))
+            amount = None
+        else:
+            if type(amount) is not int and type(amount) is not Decimal:
+                try:
+                    amount = to_money(amount)
+                except ValidationError as exc:
+                    found.extend(exc.violations)
+                    amount = None
+            if amount is not None:
+                broken = self.amount.violations(amount)
+                if broken:
+                    found.extend(broken)
+                else:
+                    out["amount"] = self.amount.render(amount)
+        given = 1 if "amount" in fields else 0  # fields a rule consumed; others are refused
+        seen: dict[str, Any] = {}  # fields given (valid or not) that the conditions read
         get = fields.get
-        for wire, required, check in plan:
+        for wire, name, required, check, scan, read in self._plan:
             value = get(wire, _ABSENT)
             if value is _ABSENT:
                 if required:
-                    return None
+                    found.append(Violation(name, "required"))
                 continue
-            consumed += 1
+            given += 1
             if value is None or value == "":
                 if required:
-                    return None
+                    found.append(Violation(name, "required"))
                 continue
             if type(value) is not str:
-                return None
+                if not isinstance(value, str):
+                    seen[name] = value
+                    found.append(Violation(name, "not_text", "must be a string"))
+                    continue
+                value = str(value)  # a str subclass: send the plain text
+            # No field may hold control characters or surrogates. A clean check refuses them
+            # itself; else scan here (isprintable: one C loop, regexes only when it fails).
+            if scan and not value.isprintable():
+                bad = rules.text_hygiene(value)
+                if bad is not None:
+                    seen[name] = value
+                    found.append(Violation(name, bad.rule, bad.hint))
+                    continue
             if check is not None:
                 try:
                     value = check(value)
-                except rules.Invalid:
-                    return None
-            seen[wire] = value
-        if consumed != len(fields):
-            return None
-        for condition in self.conditions:
-            for _ in condition(seen):
-                return None
-        out: dict[str, Any] = {"amount": self.amount.render(amount)}
-        out.update(seen)
-        return out
-
-    def _check_in_detail(self, fields: Mapping[str, Any]) -> dict[str, Any]:
-        """Every rule, every violation collected: raises ``ValidationError`` naming them."""
-        given = dict(fields)
-        amount, violations = _amount_of(given.pop("amount", None))
-        if not violations:
-            violations = self.amount.violations(amount)
-        out: dict[str, Any] = {}
-        if not violations:
-            out["amount"] = self.amount.render(amount)  # type: ignore[arg-type]
-        seen: dict[str, Any] = {}  # every field given, valid or not, for cross-field rules
-        for rule in self.fields:
-            value = given.pop(rule.wire, None)
-            if value is None or value == "":
-                if rule.required:
-                    violations.append(Violation(rule.name, "required"))
-                continue
-            seen[rule.wire] = value
-            if not isinstance(value, str):
-                violations.append(Violation(rule.name, "not_text", "must be a string"))
-                continue
-            if rule.check is not None:
-                try:
-                    value = rule.check(value)
                 except rules.Invalid as invalid:
-                    violations.append(Violation(rule.name, invalid.rule, invalid.hint))
+                    # A clean check's failure may be a hygiene one: give it that name.
+                    bad = None if scan else rules.text_hygiene(value)
+                    rule, hint = (bad.rule, bad.hint) if bad else (invalid.rule, invalid.hint)
+                    seen[name] = value
+                    found.append(Violation(name, rule, hint))
                     continue
-            out[rule.wire] = seen[rule.wire] = value
-        for wire in given:
-            violations.append(
-                Violation(_sdk_name(wire), "not_allowed", f"not sent by the {self.name} profile")
-            )
+            out[wire] = value
+            if read:
+                seen[name] = value
+        if given != len(fields):
+            consumed = self._consumed
+            for wire in fields:
+                if wire not in consumed:
+                    hint = f"not sent by the {self.name} profile"
+                    found.append(Violation(_sdk_name(wire), "not_allowed", hint))
         for condition in self.conditions:
-            violations.extend(condition(seen))
-        if violations:
-            raise ValidationError(violations)
+            found.extend(condition(seen))
+        if found:
+            raise ValidationError(found)
         return out
 
     def with_changes(self, **changes: Any) -> RegionProfile:
@@ -187,21 +286,17 @@ class RegionProfile:
 
 _ABSENT: Any = object()
 
-
-def _amount_of(value: object) -> tuple[object, list[Violation]]:
-    if value is None:
-        return None, [Violation("amount", "required")]
-    try:
-        return to_money(value), []
-    except ValidationError as exc:
-        return None, list(exc.violations)
-
-
 _SDK_NAMES = {wire_name(a.name): a.name for a in attrs.fields(CheckoutRequest)}
 
 
-def _sdk_name(wire: str) -> str:
-    return _SDK_NAMES.get(wire, wire)
+def _sdk_name(wire: object) -> str:
+    """The name errors use for a field: the SDK's, else the wire name if it prints safely."""
+    if not isinstance(wire, str):
+        return f"<{type(wire).__name__} key>"
+    known = _SDK_NAMES.get(wire)
+    if known is not None:
+        return known
+    return wire if wire.isprintable() and len(wire) <= 64 else "<unprintable key>"
 
 
 class ProfileRegistry:
@@ -240,7 +335,17 @@ class ProfileRegistry:
         return iter(list(self._profiles.values()))
 
 
-# Built-in profiles (SPEC §4) ---------------------------------------------------------------
+# Built-in profiles (SPEC §4, §5). A new built-in region is one ``_builtin(...)`` here. --------
+
+registry = ProfileRegistry()
+
+
+def _builtin(profile: RegionProfile) -> RegionProfile:
+    return registry.register(profile)
+
+
+_NOTIFY = "https://shop.example/vexora/notify"
+_RETURN = "https://shop.example/done"
 
 _COMMON_TAIL = (field("notify_url", rules.http_url),)
 
@@ -249,7 +354,12 @@ _IDR_FIELDS = (
     field("username", rules.text(64)),
     field(
         "mobile",
-        rules.matches(r"(08\d{8,11}|628\d{7,10})", "mobile_format", "08 or 628, 10 to 13 digits"),
+        rules.matches(
+            r"(08[0-9]{8,11}|628[0-9]{7,10})",
+            "mobile_format",
+            "08 or 628, 10 to 13 digits",
+            clean=True,
+        ),
     ),
     field("email", rules.email),
     field("channel_code", rules.one_of("QRIS", "EWALLET", "VA"), required=False),
@@ -258,54 +368,87 @@ _IDR_FIELDS = (
     field("return_url", rules.http_url, required=False),
     field("remark", rules.text(255), required=False),
 )
-_IDR_AMOUNT = rules.AmountRule(decimals=0, minimum=10000, as_number=True)
-_IDR_CONDITIONS = (rules.only_with("way_code", "wayCode", "channel_code", "channelCode"),)
 
-VEXORA_IDR = RegionProfile(
-    name="IDR",
-    checkout_path="/v1/vexora/checkout",
-    query_path="/v1/vexora/queryPayInResult",
-    fields=_IDR_FIELDS,
-    amount=_IDR_AMOUNT,
-    conditions=_IDR_CONDITIONS,
-    description="Vexora Indonesia, IDR",
+VEXORA_IDR = _builtin(
+    RegionProfile(
+        name="IDR",
+        checkout_path="/v1/vexora/checkout",
+        query_path="/v1/vexora/queryPayInResult",
+        fields=_IDR_FIELDS,
+        amount=rules.AmountRule(decimals=0, minimum=10000, as_number=True),
+        conditions=(rules.only_with("way_code", "channel_code"),),
+        description="Vexora Indonesia, IDR",
+        response=ResponseShape(payment_url=("paymentUrl", "paymentLink")),
+        sample=CheckoutRequest(
+            trade_no="SAMPLE0000000001",
+            amount=10000,
+            username="Demo Payer",
+            mobile="081234567890",
+            email="payer@example.com",
+            notify_url=_NOTIFY,
+        ),
+    )
 )
 
-PAYPRO_IDR = VEXORA_IDR.with_changes(
-    name="PAYPRO_IDR",
-    checkout_path="/v1/paypro/paymentLink",
-    query_path="/v1/paypro/queryPayInResult",
-    timestamp_as_number=True,
-    description="Paypro Indonesia, IDR",
+PAYPRO_IDR = _builtin(
+    VEXORA_IDR.with_changes(
+        name="PAYPRO_IDR",
+        checkout_path="/v1/paypro/paymentLink",
+        query_path="/v1/paypro/queryPayInResult",
+        timestamp_as_number=True,
+        description="Paypro Indonesia, IDR",
+    )
 )
 
-PHP = RegionProfile(
-    name="PHP",
-    checkout_path="/v1/vexora/checkout",
-    query_path="/v1/vexora/queryPayInResult",
-    fields=(
-        field("trade_no", rules.trade_no),
-        field("mobile", rules.matches(r"0\d{9}", "mobile_format", "10 digits starting with 0")),
-        field("firstname", rules.text(64)),
-        field("lastname", rules.text(64)),
-        field("email", rules.email),
-        field("channel_code", rules.one_of("NET_BANKING", "STORE", "EWALLET")),
-        field("way_code", rules.text(32)),
-        field("ip_address", rules.ip_address),
-        field("postcode", rules.text(16), required=False),
-        field("address", rules.text(255), required=False),
-        field("bank_number", rules.bank_numbers, required=False),
-        *_COMMON_TAIL,
-        field("return_url", rules.http_url),
-        field("remark", rules.text(255), required=False),
-    ),
-    amount=rules.AmountRule(decimals=0),
-    conditions=(
-        rules.required_when("postcode", "postcode", "channelCode", "STORE"),
-        rules.required_when("address", "address", "channelCode", "STORE"),
-        rules.required_when("bank_number", "bankNumber", "channelCode", "NET_BANKING"),
-    ),
-    description="Vexora 'PHP' checkout (the seed page's channel/way codes)",
+PHP = _builtin(
+    RegionProfile(
+        name="PHP",
+        checkout_path="/v1/vexora/checkout",
+        query_path="/v1/vexora/queryPayInResult",
+        fields=(
+            field("trade_no", rules.trade_no),
+            field(
+                "mobile",
+                rules.matches(
+                    r"0[0-9]{9}", "mobile_format", "10 digits starting with 0", clean=True
+                ),
+            ),
+            field("firstname", rules.text(64)),
+            field("lastname", rules.text(64)),
+            field("email", rules.email),
+            field("channel_code", rules.one_of("NET_BANKING", "STORE", "EWALLET")),
+            field("way_code", rules.text(32)),
+            field("ip_address", rules.ip_address),
+            field("postcode", rules.text(16), required=False),
+            field("address", rules.text(255), required=False),
+            field("bank_number", rules.bank_numbers, required=False),
+            *_COMMON_TAIL,
+            field("return_url", rules.http_url),
+            field("remark", rules.text(255), required=False),
+        ),
+        amount=rules.AmountRule(decimals=0),
+        conditions=(
+            rules.required_when("postcode", "channel_code", "STORE"),
+            rules.required_when("address", "channel_code", "STORE"),
+            rules.required_when("bank_number", "channel_code", "NET_BANKING"),
+        ),
+        description="Vexora 'PHP' checkout (the seed page's channel/way codes)",
+        # The page's table says paymentLink (its own example sends paymentUrl); no QR.
+        response=ResponseShape(payment_url=("paymentLink", "paymentUrl"), qr_ways=frozenset()),
+        sample=CheckoutRequest(
+            trade_no="SAMPLE0000000001",
+            amount=300,
+            firstname="Demo",
+            lastname="Payer",
+            mobile="0912345678",
+            email="payer@example.com",
+            channel_code="EWALLET",
+            way_code="GCASH",
+            ip_address="203.0.113.7",
+            notify_url=_NOTIFY,
+            return_url=_RETURN,
+        ),
+    )
 )
 
 _CAMBODIA_FIELDS = (
@@ -321,22 +464,50 @@ _CAMBODIA_FIELDS = (
     field("remark", rules.text(255)),
 )
 
-CAMBODIA_KHR = RegionProfile(
-    name="KHR",
-    checkout_path="/v1/vexora/checkout",
-    query_path="/v1/vexora/queryPayInResult",
-    fields=_CAMBODIA_FIELDS,
-    amount=rules.AmountRule(decimals=0),
-    description="Vexora Cambodia, KHR account",
+CAMBODIA_KHR = _builtin(
+    RegionProfile(
+        name="KHR",
+        checkout_path="/v1/vexora/checkout",
+        query_path="/v1/vexora/queryPayInResult",
+        fields=_CAMBODIA_FIELDS,
+        amount=rules.AmountRule(decimals=0),
+        description="Vexora Cambodia, KHR account",
+        # A raw KHQR string in payInfo, only for KHQR payments.
+        response=ResponseShape(
+            payment_url=("paymentLink", "paymentUrl"),
+            message=("message", "desc", "msg"),
+            qr_payload=("payInfo", "qrString"),
+            qr_ways=frozenset({"KHQR"}),
+            status_text="Processing",
+        ),
+        sample=CheckoutRequest(
+            trade_no="SAMPLE0000000001",
+            amount=4000,
+            firstname="Demo",
+            lastname="Payer",
+            mobile="12345678",
+            email="payer@example.com",
+            channel_code="KHQR",
+            way_code="KHQR",
+            notify_url=_NOTIFY,
+            return_url=_RETURN,
+            remark="demo order",
+        ),
+    )
 )
 
-CAMBODIA_USD = CAMBODIA_KHR.with_changes(
-    name="USD",
-    amount=rules.AmountRule(decimals=2, minimum=Decimal("0.01")),
-    description="Vexora Cambodia, USD account",
+CAMBODIA_USD = _builtin(
+    CAMBODIA_KHR.with_changes(
+        name="USD",
+        amount=rules.AmountRule(decimals=2, minimum=Decimal("0.01")),
+        description="Vexora Cambodia, USD account",
+        sample=attrs.evolve(CAMBODIA_KHR.sample, amount=Decimal("5.00")),  # type: ignore[misc]
+    )
 )
 
-registry = ProfileRegistry([VEXORA_IDR, PAYPRO_IDR, PHP, CAMBODIA_KHR, CAMBODIA_USD])
+
+# The built-in profiles, before any user registers one.
+BUILT_IN: tuple[RegionProfile, ...] = tuple(registry)
 
 
 def register_profile(profile: RegionProfile, *, replace: bool = False) -> RegionProfile:

@@ -2,7 +2,11 @@
 
 A check takes the value as given and returns it as it should be sent (possibly normalised),
 or raises ``Invalid`` with a rule name and a hint. Hints never repeat the value: it may be
-personal data.
+personal data. Every check has a readable name (``repr`` of a profile shows it).
+
+Rules that hold for every text field (no control characters, no lone surrogates) are applied
+by the profile before a field's own check: see ``text_hygiene``. Digits are ASCII ``0-9``
+everywhere; ``\\d`` would also match Arabic-Indic and other Unicode digits.
 """
 
 from __future__ import annotations
@@ -11,8 +15,8 @@ import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
-from decimal import Decimal
-from typing import Any
+from decimal import ROUND_DOWN, Context, Decimal
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
@@ -34,6 +38,7 @@ __all__ = [
     "only_with",
     "required_when",
     "text",
+    "text_hygiene",
     "trade_no",
 ]
 
@@ -48,20 +53,77 @@ class Invalid(Exception):
 
 
 Check = Callable[[str], str]
-# A cross-field rule: gets the rendered wire fields, yields what it finds wrong.
+# A cross-field rule: gets every given field by its rule name (the SDK name, or the wire name
+# of an ``extra`` field), normalised where its own check passed; yields what it finds wrong.
 Condition = Callable[[Mapping[str, Any]], Iterable[Violation]]
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 
-def matches(pattern: str, rule: str, hint: str) -> Check:
-    """A check that the whole value matches ``pattern``."""
-    compiled = re.compile(pattern)
+
+def _named(func: _F, name: str) -> _F:
+    """Give a generated check or condition a readable name (shown in a profile's repr)."""
+    func.__name__ = func.__qualname__ = name
+    return func
+
+
+def _clean(func: _F) -> _F:
+    """Mark a check whose accepted values never hold what ``text_hygiene`` refuses (a strict
+    ASCII pattern, a fixed list, or a check that applies ``text_hygiene`` itself): the
+    profile then skips its own scan of the value, which is most of a field's cost."""
+    func.clean = True  # type: ignore[attr-defined]
+    return func
+
+
+def _reads(condition: _F, *names: str) -> _F:
+    """Declare the only fields a condition looks at: the profile then hands it just those."""
+    condition.reads = frozenset(names)  # type: ignore[attr-defined]
+    return condition
+
+
+def reads_of(condition: object) -> frozenset[str] | None:
+    """The field names ``condition`` declared it reads, or None (it may read any field)."""
+    names = getattr(condition, "reads", None)
+    return names if isinstance(names, frozenset) else None
+
+
+def is_clean(check: object) -> bool:
+    """True when ``check`` was marked as refusing control characters and surrogates itself."""
+    return getattr(check, "clean", False) is True
+
+
+# Characters no gateway field may hold: C0/C1 controls (NUL, ESC, CR, LF, TAB, DEL...) and the
+# Unicode line/paragraph separators; and surrogates, which cannot be encoded as UTF-8 at all
+# (signing would fail). Only looked for when ``str.isprintable`` says the text is unusual.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def text_hygiene(value: str) -> Invalid | None:
+    """What is wrong with ``value`` as gateway text (``lone_surrogate``, ``control_character``),
+    or None. Applied to every text field by the profile before the field's own check."""
+    if value.isprintable():  # the usual case, one C loop
+        return None
+    if _SURROGATE.search(value) is not None:
+        return Invalid("lone_surrogate", "text must be valid Unicode (no lone surrogates)")
+    if _CONTROL.search(value) is not None:
+        return Invalid("control_character", "no control characters (NUL, ESC, CR, LF, tab...)")
+    return None
+
+
+def matches(pattern: str, rule: str, hint: str, *, clean: bool = False) -> Check:
+    """A check that the whole value matches ``pattern``. ``\\d``, ``\\w`` and ``\\s`` match
+    ASCII only (the pattern is compiled with ``re.ASCII``). Pass ``clean=True`` when the
+    pattern can only match printable text (``[0-9]{10}``): the profile then skips its
+    control-character scan of the value."""
+    compiled = re.compile(pattern, re.ASCII)
 
     def check(value: str) -> str:
         if compiled.fullmatch(value) is None:
             raise Invalid(rule, hint)
         return value
 
-    return check
+    named = _named(check, f"matches({rule})")
+    return _clean(named) if clean else named
 
 
 def one_of(*choices: str) -> Check:
@@ -74,51 +136,68 @@ def one_of(*choices: str) -> Check:
             raise Invalid("not_allowed_value", hint)
         return value
 
-    return check
+    named = _named(check, f"one_of({', '.join(choices)})")
+    return _clean(named) if all(text_hygiene(c) is None for c in choices) else named
 
 
 def text(max_length: int = 255) -> Check:
     """Any non-blank text up to ``max_length`` characters."""
 
     def check(value: str) -> str:
-        if not value.strip():
+        if not value or value.isspace():  # no copy, unlike strip()
             raise Invalid("blank", "must not be only spaces")
         if len(value) > max_length:
             raise Invalid("too_long", f"at most {max_length} characters")
         return value
 
-    return check
+    return _named(check, f"text({max_length})")
 
 
-trade_no = matches(
-    r"[A-Za-z0-9_.\-]{1,32}", "trade_no_format", "1 to 32 letters, digits, '_', '-' or '.'"
+trade_no = _named(
+    matches(
+        r"[A-Za-z0-9_.\-]{1,32}",
+        "trade_no_format",
+        "1 to 32 letters, digits, '_', '-' or '.'",
+        clean=True,
+    ),
+    "trade_no",
 )
 
-_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
+# No whitespace, and nothing text_hygiene refuses (so the profile need not scan it again).
+_NOT_IN_EMAIL = "@\\s\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
+_EMAIL = re.compile(f"[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}.]+(\\.[^{_NOT_IN_EMAIL}.]+)+")
 
 
+@_clean
 def email(value: str) -> str:
     if len(value) > 254 or _EMAIL.fullmatch(value) is None:
         raise Invalid("email_format", "a valid address like name@example.com")
     return value
 
 
+@_clean  # applies text_hygiene itself, once per distinct URL
 def http_url(value: str) -> str:
     """An absolute ``http``/``https`` URL with a host (a callback target or redirect)."""
-    if not _is_http_url(value):
-        raise Invalid("url_format", "an absolute http(s) URL")
+    problem = _url_problem(value)
+    if problem is not None:
+        raise Invalid(*problem)
     return value
 
 
-# Most orders of a merchant share one notify URL: parse each distinct URL once.
+# Most orders of a merchant share one notify URL: check each distinct URL once.
 @functools.lru_cache(maxsize=512)
-def _is_http_url(value: str) -> bool:
+def _url_problem(value: str) -> tuple[str, str] | None:
+    bad = text_hygiene(value)
+    if bad is not None:
+        return bad.rule, bad.hint
     try:
         parts = urlsplit(value)
         host = parts.hostname
     except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(host) and " " not in value
+        host = None
+    if parts.scheme in ("http", "https") and host and " " not in value:
+        return None
+    return "url_format", "an absolute http(s) URL"
 
 
 def ip_address(value: str) -> str:
@@ -128,23 +207,25 @@ def ip_address(value: str) -> str:
         raise Invalid("ip_format", "an IPv4 or IPv6 address") from None
 
 
-_BANK_PAIR = re.compile(r"\d{2,4}-\d{4,24}")
+_BANK_PAIR = re.compile(r"[0-9]{2,4}-[0-9]{4,24}")
 
 
+@_clean  # only ASCII digits and "-" pass; spaces (no other whitespace) are dropped
 def bank_numbers(value: str) -> str:
     """``bankcode-account`` pairs separated by commas; spaces around commas are dropped."""
-    pairs = [pair.strip() for pair in value.split(",")]
+    pairs = [pair.strip(" ") for pair in value.split(",")]
     if not pairs or any(_BANK_PAIR.fullmatch(pair) is None for pair in pairs):
         raise Invalid("bank_number_format", "bankcode-account pairs like 808-0368988888888")
     return ",".join(pairs)
 
 
-_KH_NATIONAL = re.compile(r"[1-9]\d{7,8}")
+_KH_NATIONAL = re.compile(r"[1-9][0-9]{7,8}")
 
 
+@_clean  # only ASCII digits pass; spaces and dashes (no other characters) are dropped
 def cambodia_mobile(value: str) -> str:
     """8-9 national digits; a leading ``0`` or a ``+855``/``855`` prefix is removed (SPEC §4)."""
-    digits = value.strip().replace(" ", "").replace("-", "")
+    digits = value.replace(" ", "").replace("-", "")
     if digits.startswith("+855"):
         digits = digits[4:]
     elif digits.startswith("855") and len(digits) - 3 >= 8:
@@ -156,69 +237,112 @@ def cambodia_mobile(value: str) -> str:
     return digits
 
 
-def only_with(field: str, wire: str, other_field: str, other_wire: str) -> Condition:
-    """``wire`` may only be sent together with ``other_wire``."""
+def only_with(field: str, other: str) -> Condition:
+    """``field`` may only be sent together with ``other`` (rule ``requires_<other>``)."""
 
     def condition(fields: Mapping[str, Any]) -> Iterable[Violation]:
-        if wire in fields and other_wire not in fields:
-            return [Violation(field, f"requires_{other_field}", f"only valid with {other_field}")]
+        if field in fields and other not in fields:
+            return [Violation(field, f"requires_{other}", f"only valid with {other}")]
         return ()
 
-    return condition
+    return _reads(_named(condition, f"only_with({field}, {other})"), field, other)
 
 
-def required_when(field: str, wire: str, when_wire: str, when_value: str) -> Condition:
-    """``wire`` must be present when ``when_wire`` equals ``when_value``."""
+def required_when(field: str, when: str, value: str) -> Condition:
+    """``field`` must be present when ``when`` equals ``value``."""
 
     def condition(fields: Mapping[str, Any]) -> Iterable[Violation]:
-        if fields.get(when_wire) == when_value and wire not in fields:
-            return [Violation(field, "required", f"required when {when_wire} is {when_value}")]
+        if fields.get(when) == value and field not in fields:
+            return [Violation(field, "required", f"required when {when} is {value}")]
         return ()
 
-    return condition
+    return _reads(_named(condition, f"required_when({field}, {when}={value})"), field, when)
+
+
+# For the exactness test only (its result is compared, never sent): independent of the
+# caller's decimal context, which could trap Inexact or have a tiny precision.
+_COMPARE = Context(prec=64, rounding=ROUND_DOWN, traps=[])
+_ZERO = Decimal(0)
 
 
 @attrs.frozen
 class AmountRule:
-    """How an amount is checked and written: minimum, decimals allowed, number or string."""
+    """How an amount is checked and written.
+
+    ``decimals``: the places the currency has; an amount with more is refused, never rounded.
+    Amounts with places are written with exactly ``decimals`` of them (``"12.50"``).
+    ``max_digits``: digits before the decimal point (15 by default: every such integer is
+    exact even where the gateway reads the amount as a double). ``as_number``: a whole amount
+    goes out as a JSON number rather than text.
+    """
 
     decimals: int = 0
     minimum: Decimal | int | None = None
     as_number: bool = False
+    max_digits: int = 15
+    _limit: int = attrs.field(init=False, repr=False, eq=False)
+    _unit: Decimal = attrs.field(init=False, repr=False, eq=False)
 
-    def accepts(self, amount: object) -> bool:
-        """True when ``amount`` breaks no rule (``violations`` would find none), cheaply."""
-        if type(amount) is int:  # whole units: only the bounds can be wrong
-            return amount > 0 and (self.minimum is None or amount >= self.minimum)
-        return not self.violations(amount)
+    @_limit.default
+    def _limit_default(self) -> int:
+        return int(10**self.max_digits)
 
-    def violations(self, amount: object) -> list[Violation]:
-        if not isinstance(amount, int | Decimal) or isinstance(amount, bool):
-            return [Violation("amount", "not_a_number", "int or Decimal")]
-        if isinstance(amount, Decimal) and not amount.is_finite():
-            return [Violation("amount", "not_a_number", "a finite number")]
+    @_unit.default
+    def _unit_default(self) -> Decimal:
+        return Decimal(1).scaleb(-self.decimals)
+
+    def violations(self, amount: object, field: str = "amount") -> list[Violation]:
+        """Every rule ``amount`` breaks (an empty list when it is fine). Exact: no rounding."""
+        kind = type(amount)
+        if kind is int:  # the usual case, whole units: only the bounds can be wrong
+            is_decimal = False
+        elif kind is Decimal:
+            is_decimal = True
+        elif isinstance(amount, int | Decimal) and not isinstance(amount, bool):
+            is_decimal = isinstance(amount, Decimal)
+        else:
+            return [Violation(field, "not_a_number", "int or Decimal")]
+        money: int | Decimal = amount  # type: ignore[assignment]
+        if is_decimal and not money.is_finite():  # type: ignore[union-attr]
+            return [Violation(field, "not_a_number", "a finite number")]
+        if money <= (_ZERO if is_decimal else 0):
+            return [Violation(field, "not_positive", "must be greater than 0")]
         found: list[Violation] = []
-        if amount <= 0:
-            found.append(Violation("amount", "not_positive", "must be greater than 0"))
-        elif self.minimum is not None and amount < self.minimum:
-            found.append(Violation("amount", "below_minimum", f"at least {self.minimum}"))
-        if isinstance(amount, Decimal) and _decimal_places(amount) > self.decimals:
+        if self.minimum is not None and money < self.minimum:
+            found.append(Violation(field, "below_minimum", f"at least {self.minimum}"))
+        if not is_decimal:
+            if money >= self._limit:
+                found.append(Violation(field, "too_large", self._too_large_hint))
+            return found
+        assert isinstance(money, Decimal)
+        # Magnitude first, from the exponent alone: 1E+999999999 must never become an int.
+        if money.adjusted() >= self.max_digits:
+            found.append(Violation(field, "too_large", self._too_large_hint))
+        elif money != money.quantize(self._unit, None, _COMPARE):
+            # The quantize is exact here (at most max_digits + decimals digits) and so is
+            # the comparison: 0.99999999999999999999999999999 is refused, never sent as 1.
             rule = "not_whole" if self.decimals == 0 else "too_many_decimals"
             hint = "whole units only" if self.decimals == 0 else f"at most {self.decimals} decimals"
-            found.append(Violation("amount", rule, hint))
+            found.append(Violation(field, rule, hint))
         return found
 
+    @property
+    def _too_large_hint(self) -> str:
+        return f"at most {self.max_digits} digits before the decimal point"
+
     def render(self, amount: int | Decimal) -> int | str:
-        """The amount as sent: an exact integer, or plain digits without an exponent."""
-        if isinstance(amount, int) or amount == amount.to_integral_value():
-            whole = int(amount)
-            return whole if self.as_number else str(whole)
-        text_form = format(amount.normalize(), "f")
-        # A JSON number with a fraction could be re-formatted by the gateway (SPEC §3): the
-        # profile's `decimals` is 0 wherever `as_number` is set, so this stays text.
-        return text_form
-
-
-def _decimal_places(amount: Decimal) -> int:
-    exponent = amount.normalize().as_tuple().exponent
-    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        """The amount as sent (after ``violations`` found nothing): an exact integer, or text
+        with exactly ``decimals`` places and no exponent."""
+        if type(amount) is int or self.decimals == 0:
+            whole = amount if type(amount) is int else int(amount)
+            if self.as_number:
+                return whole
+            return str(whole) if self.decimals == 0 else f"{whole}.{'0' * self.decimals}"
+        assert isinstance(amount, Decimal)
+        if self.as_number and amount == amount.to_integral_value(None, _COMPARE):
+            return int(amount)
+        # A JSON number with a fraction could be re-formatted by the gateway (SPEC §3): an
+        # amount with places is always text. Quantized to -decimals, str() has no exponent
+        # while decimals <= 6 (and is much faster than format()).
+        exact = amount.quantize(self._unit, None, _COMPARE)
+        return str(exact) if self.decimals <= 6 else format(exact, "f")

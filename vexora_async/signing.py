@@ -16,6 +16,8 @@ import hmac
 from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
 
+from .errors import ConfigurationError, ValidationError, Violation
+
 __all__ = [
     "canonical_string",
     "check_key_names",
@@ -62,10 +64,78 @@ def canonical_string(fields: Mapping[str, object]) -> str:
     return "".join(parts)
 
 
-def sign(fields: Mapping[str, object], secret: str) -> str:
-    """The lowercase hex MD5 of the canonical string followed by the secret."""
-    payload = canonical_string(fields) + secret
-    return hashlib.md5(payload.encode("utf-8"), usedforsecurity=False).hexdigest()
+# Where a secret could leak: an exception raised while signing. ``str.encode`` puts the
+# whole text in ``UnicodeEncodeError.object``, and every frame an exception passes through
+# keeps its locals (error trackers record them). So the secret is encoded on its own, the
+# fields are encoded in a frame that never sees the secret, and a failure there becomes a
+# data-free ``ValidationError`` raised only after the secret is out of scope.
+
+
+def _secret_bytes(secret: str | bytes) -> bytes | None:
+    """The secret as UTF-8 (cached per secret: a client signs with one), or None."""
+    if isinstance(secret, bytes):
+        return secret
+    if not isinstance(secret, str):
+        return None
+    cached = _SECRETS.get(secret)
+    if cached is None:
+        try:
+            cached = secret.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        if len(_SECRETS) < 64:
+            _SECRETS[secret] = cached
+    return cached
+
+
+_SECRETS: dict[str, bytes] = {}
+
+
+def _canonical_bytes(fields: Mapping[str, object]) -> bytes | None:
+    """The canonical string as UTF-8, or None when a key or value cannot be signed."""
+    try:
+        return canonical_string(fields).encode("utf-8")
+    except Exception:  # a lone surrogate, or a value whose text cannot be made
+        return None
+
+
+def _unsignable(fields: Mapping[str, object]) -> list[Violation]:
+    """Which fields could not be signed, by a name safe to show (never a value)."""
+    found: list[Violation] = []
+    for key in fields:
+        try:
+            if _canonical_bytes({key: fields[key]}) is not None:
+                continue
+        except Exception:
+            pass
+        name = key if isinstance(key, str) and key.isprintable() and key.isascii() else "<key>"
+        hint = "text must be valid Unicode (no lone surrogates)"
+        found.append(Violation(name, "not_signable", hint))
+    return found or [Violation("<fields>", "not_signable", "the fields cannot be signed")]
+
+
+def sign(fields: Mapping[str, object], secret: str | bytes) -> str:
+    """The lowercase hex MD5 of the canonical string followed by the secret.
+
+    Raises ``ValidationError`` (rule ``not_signable``) when a field cannot be encoded, and
+    ``ConfigurationError`` for an unusable secret; neither, nor any frame it passes
+    through, holds the secret.
+    """
+    key = _SECRETS.get(secret) if type(secret) is str else None
+    if key is None:
+        key = _secret_bytes(secret)
+    try:
+        payload: bytes | None = canonical_string(fields).encode("utf-8")
+    except Exception:  # a lone surrogate, or a value whose text cannot be made; the error
+        payload = None  # (which holds the text) is dropped here, before anything is raised
+    if key is None or payload is None:
+        # Nothing secret or personal stays in this frame's locals once anything is raised.
+        found = _unsignable(fields) if payload is None else None
+        del secret, key, fields
+        if found is not None:
+            raise ValidationError(found) from None
+        raise ConfigurationError("the secret must be text that can be encoded as UTF-8")
+    return hashlib.md5(payload + key, usedforsecurity=False).hexdigest()
 
 
 def verify(
@@ -84,7 +154,10 @@ def verify(
     given = fields.get(SIGN_FIELD)
     if not isinstance(given, str) or not given:
         return False
-    expected = sign(fields, secret)
+    try:
+        expected = sign(fields, secret)
+    except ValidationError:
+        return False  # text that cannot be encoded was never signed by the gateway
     return hmac.compare_digest(given.encode("utf-8", "replace"), expected.encode("ascii"))
 
 

@@ -46,11 +46,10 @@ T = TypeVar("T")
 
 # Names that are not the plain camelCase of the SDK name.
 _SPECIAL_NAMES = {"platform_trade_no": "platFormTradeNo", "qr_payload": "qrString"}
-# Other spellings the gateway uses for the same response field, first one wins.
-_ALIASES: dict[str, tuple[str, ...]] = {
-    "paymentUrl": ("paymentLink",),
+# Other spellings the gateway uses for the same response field, first one wins. These are
+# the query's (SPEC §6); a checkout answer's come from its profile (``ResponseShape``).
+_ALIASES: Mapping[str, tuple[str, ...]] = {
     "message": ("desc", "msg"),
-    "qrString": ("payInfo",),
     "amount": ("orderAmount",),
 }
 _RAW_KEY = "\x00raw"  # cannot collide with a gateway field
@@ -172,9 +171,11 @@ def checkout_fields(request: CheckoutRequest) -> dict[str, Any]:
     return fields
 
 
-def _with_aliases(data: Mapping[str, Any]) -> dict[str, Any]:
+def _with_aliases(
+    data: Mapping[str, Any], aliases: Mapping[str, tuple[str, ...]]
+) -> dict[str, Any]:
     fields = dict(data)
-    for name, others in _ALIASES.items():
+    for name, others in aliases.items():
         if fields.get(name) is None:
             for other in others:
                 if fields.get(other) is not None:
@@ -184,13 +185,22 @@ def _with_aliases(data: Mapping[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def structure_response(data: object, cls: type[T], what: str) -> T:
-    """Build ``cls`` from a response ``data`` object; any problem is a ``MalformedResponse``."""
+def structure_response(
+    data: object,
+    cls: type[T],
+    what: str,
+    aliases: Mapping[str, tuple[str, ...]] | None = None,
+) -> T:
+    """Build ``cls`` from a response ``data`` object; any problem is a ``MalformedResponse``.
+
+    ``aliases``: other spellings by wire name (a profile's ``response.aliases`` for a
+    checkout answer); the query's by default.
+    """
     if type(data) is not dict and not isinstance(data, Mapping):  # a decoded body is a dict
         raise MalformedResponse(f"{what}: 'data' is not an object")
     hook = _STRUCTURE_HOOKS.get(cls) or converter.get_structure_hook(cls)
     try:
-        return cast(T, hook(_with_aliases(data), cls))
+        return cast(T, hook(_with_aliases(data, _ALIASES if aliases is None else aliases), cls))
     except MalformedResponse as exc:
         raise MalformedResponse(f"{what}: {exc}") from None
     except Exception as exc:  # cattrs raises KeyError/TypeError/... with detailed_validation off

@@ -13,6 +13,8 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 
+import attrs
+
 from ..batch import BatchOutcome, run_batch
 from ..models import CheckoutRequest, PaymentLink
 from ..regions import registry
@@ -47,29 +49,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def sample_requests(region: str, count: int, run_id: str) -> Iterator[CheckoutRequest]:
-    """Valid requests for a built-in profile, with made-up payers."""
-    name = registry.get(region).name
+    """Valid requests for a profile with a ``sample``: made-up payers, amounts that vary."""
+    sample = registry.get(region).sample
+    if sample is None:
+        raise ValueError(f"profile {region} has no sample request")
     for i in range(count):
-        trade_no = f"DEMO{run_id}{i:07d}"
-        if name in ("IDR", "PAYPRO_IDR"):
-            yield CheckoutRequest(
-                trade_no=trade_no, amount=10000 + i, username="Demo Payer",
-                mobile="081234567890", email="payer@example.com", notify_url=_NOTIFY,
-            )  # fmt: skip
-        elif name == "PHP":
-            yield CheckoutRequest(
-                trade_no=trade_no, amount=300 + i, firstname="Demo", lastname="Payer",
-                mobile="0912345678", email="payer@example.com", channel_code="EWALLET",
-                way_code="GCASH", ip_address="203.0.113.7", notify_url=_NOTIFY,
-                return_url="https://shop.example/done",
-            )  # fmt: skip
-        else:
-            yield CheckoutRequest(
-                trade_no=trade_no, amount=4000 + i if name == "KHR" else 5 + i % 100,
-                firstname="Demo", lastname="Payer", mobile="12345678", email="payer@example.com",
-                channel_code="KHQR", way_code="KHQR", notify_url=_NOTIFY,
-                return_url="https://shop.example/done", remark=f"demo {i}",
-            )  # fmt: skip
+        yield attrs.evolve(
+            sample,
+            trade_no=f"DEMO{run_id}{i:07d}",
+            amount=sample.amount + i % 100,
+            notify_url=_NOTIFY,
+        )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -351,18 +351,12 @@ def _link_data(merchant: SandboxMerchant, order: Order, base_url: str) -> dict[s
         "platFormTradeNo": order.platform_trade_no,
         "status": order.status,
     }
-    url = f"{base_url}/cashier/{order.platform_trade_no}"
-    style = merchant.response_style
-    if style == "cambodia":
-        data.update(message="Processing", remark=order.remark or "", paymentLink=url)
-        if order.way_code == "KHQR":
-            data["payInfo"] = _qr_payload(order)
-    elif style == "php":
-        data.update(desc="Paying", remark=order.remark or "", paymentLink=url)
-    else:
-        data.update(
-            desc="Paying", remark=order.remark or "", paymentUrl=url, qrString=_qr_payload(order)
-        )
+    shape = merchant.profile.response  # each key as this system spells it (the first)
+    data[shape.message[0]] = shape.status_text
+    data["remark"] = order.remark or ""
+    data[shape.payment_url[0]] = f"{base_url}/cashier/{order.platform_trade_no}"
+    if shape.qr_payload and (shape.qr_ways is None or order.way_code in shape.qr_ways):
+        data[shape.qr_payload[0]] = _qr_payload(order)
     return data
 
 
