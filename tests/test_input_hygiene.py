@@ -272,3 +272,19 @@ def test_a_custom_condition_sees_every_given_field_by_name() -> None:
         profile.prepare(attrs.evolve(_sample(VEXORA_IDR), channel_code="QRIS", mobile="bad"))
     assert seen["channel_code"] == "QRIS" and seen["mobile"] == "bad"
     assert {"trade_no", "username", "email", "notify_url"} <= set(seen)
+
+
+@pytest.mark.parametrize("region", ["IDR", "KHR"])
+def test_a_remark_that_could_be_recut_into_a_notification_is_refused(region: str) -> None:
+    profile = get_profile(region)
+    sample = profile.sample
+    assert sample is not None
+    for bad in ("note status=0000", "x tradeNo=INV7", "wayCode=DANA"):
+        with pytest.raises(ValidationError) as caught:
+            profile.prepare(attrs.evolve(sample, remark=bad))
+        assert [(v.field, v.rule) for v in caught.value.violations] == [
+            ("remark", "ambiguous_in_notification")
+        ]
+        assert bad not in str(caught.value)
+    fine = profile.prepare(attrs.evolve(sample, remark="size=L, colour=red"))
+    assert fine["remark"] == "size=L, colour=red"

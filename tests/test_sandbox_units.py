@@ -72,7 +72,7 @@ def test_merchants() -> None:
     assert (merchant.merchant_no, merchant.secret, merchant.profile.name) == (
         "0000000009", "A:B", "KHR"
     )
-    assert merchant.response_style == "cambodia"
+    assert merchant.profile.response.payment_url[0] == "paymentLink"  # the profile's shape
     assert parse_merchant("0000000009:SECRET").profile.name == "IDR"
     assert "SECRET" not in repr(parse_merchant("0000000009:SECRET"))
     for spec in ("0000000009", "0000000009:", "x:SECRET"):
@@ -80,9 +80,6 @@ def test_merchants() -> None:
             parse_merchant(spec)
     with pytest.raises(ConfigurationError):
         SandboxMerchant("0000000009", "")
-    custom = PHP.with_changes(name="PH_PAYTYPE")
-    assert SandboxMerchant("0000000009", "S", custom).response_style == "indonesia"
-    assert {m.response_style for m in TEST_MERCHANTS} == {"indonesia", "php", "cambodia"}
 
 
 def test_hosts() -> None:

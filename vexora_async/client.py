@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import functools
 import os
-import re
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
@@ -17,6 +16,7 @@ import attrs
 from .batch import BatchRun
 from .call import ApiCall, Envelope
 from .codes import DEFAULT_CODES, GatewayCodes
+from .credentials import check_merchant_no, check_secret
 from .errors import ConfigurationError, ValidationError, Violation
 from .hosts import is_loopback_host
 from .logs import configure_from_env
@@ -40,8 +40,6 @@ from .transports.aiohttp import AiohttpTransport
 from .transports.base import Timeouts, Transport
 
 __all__ = ["ENVIRONMENT", "RawResponses", "VexoraClient"]
-
-_MERCHANT_NO = re.compile(r"\d{1,32}")
 
 # What ``VexoraClient.from_env`` (and the CLI) read: keyword -> environment variable.
 ENVIRONMENT: Mapping[str, str] = {
@@ -86,10 +84,8 @@ class VexoraClient:
         allow_insecure_http: bool = False,
         rate_limit: RateLimiter | None = None,
     ) -> None:
-        if not isinstance(merchant_no, str) or _MERCHANT_NO.fullmatch(merchant_no) is None:
-            raise ConfigurationError("merchant_no must be the merchant number's digits")
-        if not isinstance(secret, str) or not secret:
-            raise ConfigurationError("secret must be a non-empty string")
+        check_merchant_no(merchant_no)
+        check_secret(secret)
         _check_base_url(base_url, allow_insecure_http)
         configure_from_env()  # VEXORA_LOG: one stderr handler, however many clients
         self.merchant_no = merchant_no

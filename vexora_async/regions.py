@@ -366,7 +366,7 @@ _IDR_FIELDS = (
     field("way_code", rules.text(32), required=False),
     *_COMMON_TAIL,
     field("return_url", rules.http_url, required=False),
-    field("remark", rules.text(255), required=False),
+    field("remark", rules.remark(255), required=False),
 )
 
 VEXORA_IDR = _builtin(
@@ -424,7 +424,7 @@ PHP = _builtin(
             field("bank_number", rules.bank_numbers, required=False),
             *_COMMON_TAIL,
             field("return_url", rules.http_url),
-            field("remark", rules.text(255), required=False),
+            field("remark", rules.remark(255), required=False),
         ),
         amount=rules.AmountRule(decimals=0),
         conditions=(
@@ -461,7 +461,7 @@ _CAMBODIA_FIELDS = (
     field("way_code", rules.text(32)),
     *_COMMON_TAIL,
     field("return_url", rules.http_url),
-    field("remark", rules.text(255)),
+    field("remark", rules.remark(255)),
 )
 
 CAMBODIA_KHR = _builtin(

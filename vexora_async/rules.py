@@ -36,6 +36,7 @@ __all__ = [
     "matches",
     "one_of",
     "only_with",
+    "remark",
     "required_when",
     "text",
     "text_hygiene",
@@ -151,6 +152,30 @@ def text(max_length: int = 255) -> Check:
         return value
 
     return _named(check, f"text({max_length})")
+
+
+def remark(max_length: int = 255) -> Check:
+    """Text that the gateway echoes in its notification: it must not hold ``key=`` for a
+    notification key sorting after ``remark`` (``status=``, ``tradeNo=``...). The sign joins
+    pairs with no separator, so such a remark could be re-cut into a forged notification
+    (SPEC §7); the notification side refuses those, so the order would never be confirmed."""
+    plain = text(max_length)
+
+    def check(value: str) -> str:
+        plain(value)
+        if "=" in value and _recuttable_remark(value):
+            raise Invalid("ambiguous_in_notification", "no 'key=' text such as 'status='")
+        return value
+
+    return _named(check, f"remark({max_length})")
+
+
+def _recuttable_remark(value: str) -> bool:
+    # Imported here: rare (only a remark holding '='), and rules must not import notify early.
+    from .notify.kinds import PAYMENT_KEYS
+    from .signing import recut_key
+
+    return recut_key({"remark": value}, PAYMENT_KEYS) is not None
 
 
 trade_no = _named(

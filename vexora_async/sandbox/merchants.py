@@ -2,63 +2,37 @@
 
 from __future__ import annotations
 
-import re
-from typing import Literal
-
 import attrs
 
+from ..credentials import check_merchant_no, check_secret
 from ..errors import ConfigurationError
 from ..regions import RegionProfile, get_profile
 
-__all__ = ["TEST_MERCHANTS", "ResponseStyle", "SandboxMerchant", "parse_merchant"]
-
-# Which documented checkout answer a merchant gets (SPEC §5): the field names differ by system.
-ResponseStyle = Literal["indonesia", "php", "cambodia"]
-
-_STYLE_BY_PROFILE: dict[str, ResponseStyle] = {
-    "IDR": "indonesia",
-    "PAYPRO_IDR": "indonesia",
-    "PHP": "php",
-    "KHR": "cambodia",
-    "USD": "cambodia",
-}
-_MERCHANT_NO = re.compile(r"\d{1,32}")
-
+__all__ = ["TEST_MERCHANTS", "SandboxMerchant", "parse_merchant"]
 
 def _profile(value: str | RegionProfile) -> RegionProfile:
     return get_profile(value)
 
 
 def _check_merchant_no(_: object, __: object, value: str) -> None:
-    if not isinstance(value, str) or _MERCHANT_NO.fullmatch(value) is None:
-        raise ConfigurationError("merchant_no must be the merchant number's digits")
+    check_merchant_no(value)
 
 
 def _check_secret(_: object, __: object, value: str) -> None:
-    if not isinstance(value, str) or not value:
-        raise ConfigurationError("secret must be a non-empty string")
+    check_secret(value)
 
 
 @attrs.frozen
 class SandboxMerchant:
     """One merchant account. ``profile`` is a registered profile name or a ``RegionProfile``
-    (custom ones included); it decides the rules, the paths and the answer's shape.
-
-    ``response_style`` picks the documented answer shape; by default the built-in profiles
-    get their own and any other profile the Indonesian one.
-    """
+    (custom ones included); it decides the rules, the paths and the answer's shape
+    (``RegionProfile.response``)."""
 
     merchant_no: str = attrs.field(validator=_check_merchant_no)
     secret: str = attrs.field(validator=_check_secret, repr=lambda _: "'***'")
     profile: RegionProfile = attrs.field(
         factory=lambda: get_profile("IDR"), converter=_profile, repr=lambda p: repr(p.name)
     )
-    response_style: ResponseStyle = attrs.field()
-
-    @response_style.default
-    def _style_default(self) -> ResponseStyle:
-        return _STYLE_BY_PROFILE.get(self.profile.name.upper(), "indonesia")
-
     @property
     def checkout_path(self) -> str:
         return self.profile.checkout_path
