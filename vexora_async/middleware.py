@@ -13,7 +13,6 @@ attempt gets a fresh ``timestamp`` and ``sign`` over the same business fields.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Final
 
@@ -22,7 +21,7 @@ from .envelope import decode_envelope
 from .errors import ConfigurationError
 from .signing import sign
 from .transports.base import HttpRequest, Transport
-from .wire import dumps
+from .wire import dumps, epoch_millis
 
 __all__ = [
     "RETRY",
@@ -91,10 +90,6 @@ def arrange(
         else:
             chain.append(item)  # type: ignore[arg-type]
     return tuple(chain)
-
-
-def epoch_millis() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class SigningMiddleware:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
@@ -104,6 +105,11 @@ def _structure_status(value: object, _: object) -> TradeStatus:
     if isinstance(value, str | int) and not isinstance(value, bool):
         return TradeStatus.of(value)
     raise MalformedResponse("expected a status code")
+
+
+def epoch_millis() -> int:
+    """Now, in epoch milliseconds: the gateway's ``timestamp`` (SPEC §2)."""
+    return time.time_ns() // 1_000_000
 
 
 def _structure_millis(value: object, _: object) -> int | None:

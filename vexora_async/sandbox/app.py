@@ -26,12 +26,12 @@ import attrs
 from aiohttp import web
 
 from ..errors import ValidationError
-from ..wire import HAS_ORJSON, dumps, loads
+from ..wire import HAS_ORJSON, dumps, epoch_millis, loads
 from .cashier import render_cashier, render_confirmation, render_missing
 from .codes import SandboxCodes, SandboxError
 from .faults import FAULT_HEADER, FaultKind
 from .gateway import Gateway, Reply
-from .ledger import Operation, RequestRecord, epoch_ms
+from .ledger import Operation, RequestRecord
 
 __all__ = ["CLOSING", "build_app", "parse_fields"]
 
@@ -70,7 +70,7 @@ def _envelope(
     codes: SandboxCodes, code: str, msg: str, data: Mapping[str, Any] | None = None
 ) -> bytes:
     return dumps(
-        {"msg": msg, "code": code, "timestamp": epoch_ms(),
+        {"msg": msg, "code": code, "timestamp": epoch_millis(),
          "success": code == codes.accepted_code, "data": data}
     )
 

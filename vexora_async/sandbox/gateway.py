@@ -23,7 +23,7 @@ from ..errors import ConfigurationError, ValidationError, Violation
 from ..models import Money, to_money
 from ..regions import RegionProfile, registry
 from ..signing import verify
-from ..wire import wire_name
+from ..wire import epoch_millis, wire_name
 from .codes import (
     STATUS_FAILED,
     STATUS_MESSAGES,
@@ -34,7 +34,7 @@ from .codes import (
     SandboxError,
 )
 from .faults import FaultPolicy
-from .ledger import Ledger, NotificationAttempt, Order, default_partial_amount, epoch_ms, money_text
+from .ledger import Ledger, NotificationAttempt, Order, default_partial_amount, money_text
 from .merchants import SandboxMerchant
 from .notifier import NOTIFY_SCHEDULE, Notifier
 
@@ -252,7 +252,7 @@ class Gateway:
             return Reply(codes.invalid_parameter_code, msg, None, "rejected")
         assert isinstance(trade_no, str)
         order = self.ledger.order(trade_no, merchant.merchant_no)
-        if order is None or (lag > 0 and order.created_ms > epoch_ms() - lag * 1000):
+        if order is None or (lag > 0 and order.created_ms > epoch_millis() - lag * 1000):
             return Reply(codes.not_found_code, codes.not_found_msg, None, "not_found")
         return Reply(codes.accepted_code, codes.accepted_msg, _query_data(order), "found")
 

@@ -11,7 +11,6 @@ Memory per order is a few hundred bytes; the request log keeps only the most rec
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from collections.abc import Iterator
 from decimal import ROUND_DOWN, Decimal
@@ -19,6 +18,7 @@ from typing import Any, Literal
 
 import attrs
 
+from ..wire import epoch_millis
 from .codes import STATUS_PROCESSING, SandboxError
 
 __all__ = [
@@ -28,15 +28,13 @@ __all__ = [
     "Order",
     "RequestRecord",
     "default_partial_amount",
-    "epoch_ms",
+
     "money_text",
 ]
 
 Operation = Literal["checkout", "query"]
 
 
-def epoch_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def money_text(amount: Decimal) -> str:
@@ -62,7 +60,7 @@ class NotificationAttempt:
     error: str | None
     acknowledged: bool
     skipped: bool = False
-    at_ms: int = attrs.field(factory=epoch_ms)
+    at_ms: int = attrs.field(factory=epoch_millis)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -97,7 +95,7 @@ class Order:
     paid_amount: Decimal = Decimal(0)
     success_time: str | None = None
     checkout_requests: int = 1
-    created_ms: int = attrs.field(factory=epoch_ms)
+    created_ms: int = attrs.field(factory=epoch_millis)
     notifications: list[NotificationAttempt] | None = None  # created on the first attempt
 
     def to_dict(self) -> dict[str, Any]:
@@ -139,7 +137,7 @@ class RequestRecord:
     outcome: str
     code: str | None
     fault: str | None = None
-    at_ms: int = attrs.field(factory=epoch_ms)
+    at_ms: int = attrs.field(factory=epoch_millis)
 
     def to_dict(self) -> dict[str, Any]:
         return {

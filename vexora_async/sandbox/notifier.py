@@ -19,9 +19,9 @@ import attrs
 
 from ..hosts import is_loopback_url
 from ..signing import sign
-from ..wire import dumps
+from ..wire import dumps, epoch_millis
 from .codes import STATUS_MESSAGES
-from .ledger import Ledger, NotificationAttempt, Order, epoch_ms, money_text
+from .ledger import Ledger, NotificationAttempt, Order, money_text
 from .merchants import SandboxMerchant
 
 __all__ = ["NOTIFY_SCHEDULE", "Delivery", "Notifier", "notification_fields"]
@@ -95,7 +95,7 @@ class Notifier:
         previous = self._latest.get(key)
         if previous is not None:
             _finish(previous)
-        body = dumps(notification_fields(order, merchant, epoch_ms()))
+        body = dumps(notification_fields(order, merchant, epoch_millis()))
         delivery = Delivery(order, previous.number + 1 if previous else 1, body)
         self._latest[key] = delivery
         delivery.task = asyncio.get_running_loop().create_task(self._deliver(delivery))
