@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from . import rules
+from . import payout_rules, rules
 from .errors import ConfigurationError, ValidationError, Violation
 from .models import CheckoutRequest, to_money
 from .wire import checkout_fields, wire_name
@@ -65,6 +65,7 @@ class RegionProfile:
     timestamp_as_number: bool = False
     conditions: tuple[rules.Condition, ...] = ()
     description: str = ""
+    payout: payout_rules.PayoutProfile | None = None  # how it pays out (SPEC §9); None: it doesn't
 
     # Each field rule as (wire name, required, check), computed once per profile; None when
     # the rules are unusual enough (a repeated wire name, a rule named "amount") that only
@@ -269,6 +270,9 @@ VEXORA_IDR = RegionProfile(
     amount=_IDR_AMOUNT,
     conditions=_IDR_CONDITIONS,
     description="Vexora Indonesia, IDR",
+    payout=payout_rules.indonesia(
+        "IDR", "/v1/vexora/disbursements", "/v1/vexora/queryPayOutResult", "/v1/vexora/queryBalance"
+    ),
 )
 
 PAYPRO_IDR = VEXORA_IDR.with_changes(
@@ -277,6 +281,9 @@ PAYPRO_IDR = VEXORA_IDR.with_changes(
     query_path="/v1/paypro/queryPayInResult",
     timestamp_as_number=True,
     description="Paypro Indonesia, IDR",
+    payout=payout_rules.indonesia(
+        "PAYPRO_IDR", "/v1/paypro/payOut", "/v1/paypro/queryPayOutResult", "/v1/paypro/queryBalance"
+    ),
 )
 
 PHP = RegionProfile(
@@ -306,6 +313,7 @@ PHP = RegionProfile(
         rules.required_when("bank_number", "bankNumber", "channelCode", "NET_BANKING"),
     ),
     description="Vexora 'PHP' checkout (the seed page's channel/way codes)",
+    payout=payout_rules.philippines(),
 )
 
 _CAMBODIA_FIELDS = (
@@ -328,12 +336,14 @@ CAMBODIA_KHR = RegionProfile(
     fields=_CAMBODIA_FIELDS,
     amount=rules.AmountRule(decimals=0),
     description="Vexora Cambodia, KHR account",
+    payout=payout_rules.cambodia("KHR", decimals=0),
 )
 
 CAMBODIA_USD = CAMBODIA_KHR.with_changes(
     name="USD",
     amount=rules.AmountRule(decimals=2, minimum=Decimal("0.01")),
     description="Vexora Cambodia, USD account",
+    payout=payout_rules.cambodia("USD", decimals=2),
 )
 
 registry = ProfileRegistry([VEXORA_IDR, PAYPRO_IDR, PHP, CAMBODIA_KHR, CAMBODIA_USD])

@@ -20,6 +20,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from .errors import MalformedResponse
 from .models import CheckoutRequest, PaymentLink, PaymentState, TradeStatus
+from .payout_models import Balance, Payout, PayoutState, PayoutStatus
 
 __all__ = [
     "HAS_ORJSON",
@@ -35,12 +36,17 @@ T = TypeVar("T")
 
 # Names that are not the plain camelCase of the SDK name.
 _SPECIAL_NAMES = {"platform_trade_no": "platFormTradeNo", "qr_payload": "qrString"}
+# Balance (SPEC §9): the SDK's short names for the gateway's amounts.
+_SPECIAL_NAMES.update(
+    available="availableAmount", frozen="freezeAmount", unsettled="unsettledAmount"
+)
 # Other spellings the gateway uses for the same response field, first one wins.
 _ALIASES: dict[str, tuple[str, ...]] = {
     "paymentUrl": ("paymentLink",),
     "message": ("desc", "msg"),
     "qrString": ("payInfo",),
     "amount": ("orderAmount",),
+    "availableAmount": ("availablAmount",),  # a misspelling on some pages (SPEC §9)
 }
 _RAW_KEY = "\x00raw"  # cannot collide with a gateway field
 
@@ -96,6 +102,15 @@ def _structure_status(value: object, _: object) -> TradeStatus:
     raise MalformedResponse("expected a status code")
 
 
+def _structure_payout_status(value: object, _: object) -> PayoutStatus:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return PayoutStatus.of(value)
+    raise MalformedResponse("expected a status code")
+
+
+_PAYOUT_RESPONSES = (Payout, PayoutState, Balance)
+
+
 def _make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
     conv.register_structure_hook(str, _structure_text)
@@ -103,6 +118,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(Decimal | None, _structure_optional_decimal)
     conv.register_structure_hook(Decimal, _structure_decimal)
     conv.register_structure_hook(TradeStatus, _structure_status)
+    conv.register_structure_hook(PayoutStatus, _structure_payout_status)
 
     def unstructure_factory(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
         # ``identity`` hooks are inlined by cattrs: the generated function reads attributes.
@@ -122,7 +138,7 @@ def _make_converter() -> cattrs.Converter:
 
     conv.register_unstructure_hook_factory(lambda t: t is CheckoutRequest, unstructure_factory)
     conv.register_structure_hook_factory(
-        lambda t: t in (PaymentLink, PaymentState), structure_factory
+        lambda t: t in (PaymentLink, PaymentState, *_PAYOUT_RESPONSES), structure_factory
     )
     return conv
 
