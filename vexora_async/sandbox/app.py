@@ -36,6 +36,7 @@ from .codes import (
 from .faults import FAULT_HEADER, FaultKind
 from .gateway import Reply, Sandbox
 from .ledger import Operation, RequestRecord, epoch_ms
+from .payouts import path_for, payout_endpoints
 
 __all__ = ["CLOSING", "build_app", "parse_fields"]
 
@@ -121,13 +122,13 @@ class _Handlers:
         raw_trade_no = fields.get("tradeNo")
         trade_no = raw_trade_no if isinstance(raw_trade_no, str) else None
         merchant = sandbox.merchant(headers.get("merchantNo"))
-        if merchant is None or path != (
-            merchant.checkout_path if operation == "checkout" else merchant.query_path
-        ):
+        if merchant is None or path != path_for(merchant, operation):
             return self._refuse(operation, None, trade_no, UNKNOWN_MERCHANT, "unknown merchant")
         merchant_no = merchant.merchant_no
         if operation == "checkout" and trade_no is not None:
             self._ledger.arrive(merchant_no, trade_no)
+        elif operation == "payout" and trade_no is not None:
+            sandbox.payouts.ledger.arrive(merchant_no, trade_no)
 
         fault: FaultKind | None = None
         header_fault = headers.get(FAULT_HEADER)
@@ -146,8 +147,10 @@ class _Handlers:
         if operation == "checkout":
             base_url = sandbox.payment_base_url or _origin(request)
             reply = sandbox.checkout(merchant, fields, base_url)
-        else:
+        elif operation == "query":
             reply = sandbox.query(merchant, fields)
+        else:
+            reply = sandbox.payouts.answer(operation, merchant, fields)
         self._ledger.record(
             RequestRecord(
                 operation, merchant_no, trade_no, reply.outcome, reply.code,
@@ -273,6 +276,9 @@ class _Handlers:
             return _json({"error": str(exc)}, status)
         return _json({"order": order.to_dict()})
 
+    async def payouts(self, request: web.Request) -> web.Response:
+        return _json(self._sandbox.payouts.snapshot(request.query.get("merchantNo")))
+
     async def faults(self, request: web.Request) -> web.Response:
         body = parse_fields(await request.read())
         if body is None:
@@ -319,6 +325,7 @@ def build_app(sandbox: Sandbox) -> web.Application:
         endpoints: tuple[tuple[Operation, str], ...] = (
             ("checkout", profile.checkout_path),
             ("query", profile.query_path),
+            *payout_endpoints(profile),
         )
         for operation, path in endpoints:
             if path not in routed:
@@ -330,6 +337,7 @@ def build_app(sandbox: Sandbox) -> web.Application:
     app.router.add_get("/sandbox/ledger", handlers.ledger)
     app.router.add_post("/sandbox/pay", handlers.pay)
     app.router.add_post("/sandbox/faults", handlers.faults)
+    app.router.add_get("/sandbox/payouts", handlers.payouts)
 
     async def on_shutdown(app: web.Application) -> None:
         app[CLOSING].set()

@@ -145,6 +145,9 @@ class Sandbox:
         self._urls: dict[str, str] = {}
         for merchant in merchants:
             self.add_merchant(merchant)
+        from .payouts import SandboxPayouts  # payouts imports this module
+
+        self.payouts = SandboxPayouts(self)  # payouts and balances (SPEC §9)
 
     # -- merchants and routes -------------------------------------------------------------
 
@@ -304,7 +307,9 @@ class Sandbox:
         status, paid = _payment(order, outcome, amount, merchant.profile.amount.decimals)
         # The gateway's local time, as its query and notification write it.
         when = time.strftime("%Y-%m-%d %H:%M:%S") if status != STATUS_FAILED else None
+        before = order.paid_amount
         self.ledger.update(order, status, paid, when)
+        self.payouts.collected(order, before)  # the merchant's balance grows
         if order.notify_url:
             self.notifier.start(order, merchant)
         return order
@@ -340,13 +345,17 @@ class Sandbox:
     async def aclose(self) -> None:
         """Stop notification deliveries (the server calls this when it stops)."""
         await self.notifier.aclose()
+        await self.payouts.aclose()
 
     def __repr__(self) -> str:
         return f"Sandbox(merchants={sorted(self._merchants)!r}, base_url={self.base_url!r})"
 
 
 def _paths(profile: RegionProfile) -> frozenset[str]:
-    return frozenset((profile.checkout_path, profile.query_path))
+    from .payouts import payout_endpoints
+
+    payout_paths = (path for _, path in payout_endpoints(profile))
+    return frozenset((profile.checkout_path, profile.query_path, *payout_paths))
 
 
 def _qr_payload(order: Order) -> str:

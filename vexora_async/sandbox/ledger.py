@@ -23,7 +23,7 @@ from .codes import STATUS_PROCESSING, SandboxError
 
 __all__ = ["Ledger", "NotificationAttempt", "Operation", "Order", "RequestRecord", "epoch_ms"]
 
-Operation = Literal["checkout", "query"]
+Operation = Literal["checkout", "query", "payout", "payout_query", "balance"]
 
 
 def epoch_ms() -> int:
@@ -177,7 +177,7 @@ class Ledger:
 
     def record(self, record: RequestRecord) -> None:
         with self._lock:
-            counts = self._counts[record.operation]
+            counts = self._counts.setdefault(record.operation, {})
             counts[record.outcome] = counts.get(record.outcome, 0) + 1
             if record.fault is not None:
                 key = f"fault:{record.fault}"
