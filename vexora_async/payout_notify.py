@@ -162,9 +162,7 @@ def _parse(
         raise MalformedNotification(f"payout notification lacks {', '.join(missing)}")
     verify_notification(signed, secret)
     try:
-        return _structure_fields(
-            {**native, _RAW_KEY: MappingProxyType(native)}, PayoutNotification
-        )
+        return _structure_fields({**native, _RAW_KEY: MappingProxyType(native)}, PayoutNotification)
     except MalformedResponse as exc:
         raise MalformedNotification(f"payout notification: {exc}") from None
     except (TypeError, ValueError, KeyError) as exc:

@@ -120,9 +120,7 @@ def _field(name: str, check: rules.Check | None = None, *, required: bool = True
     return FieldRule(name, required, check)
 
 
-def indonesia(
-    name: str, create_path: str, query_path: str, balance_path: str
-) -> PayoutProfile:
+def indonesia(name: str, create_path: str, query_path: str, balance_path: str) -> PayoutProfile:
     """Indonesia (Vexora IDR, Paypro IDR): a bank account; amount and timestamp as numbers."""
     return PayoutProfile(
         name=name,
@@ -156,8 +154,12 @@ def philippines() -> PayoutProfile:
             _field("trade_no", rules.trade_no),
             _field("account_name", rules.text(64)),
             _field("bank_name", rules.text(32)),
-            _field("bank_number", rules.matches(r"[0-9]{4,34}", "account_format",
-                                                "an account number or wallet phone, digits")),
+            _field(
+                "bank_number",
+                rules.matches(
+                    r"[0-9]{4,34}", "account_format", "an account number or wallet phone, digits"
+                ),
+            ),
             _field("notify_url", rules.http_url),
             _field("remark", rules.text(255), required=False),
         ),

@@ -170,6 +170,16 @@ class SandboxPayouts:
             raise SandboxError("a payout settles as 'paid' or 'failed'")
         self._decided[trade_no] = outcome
 
+    def settle_now(self, trade_no: str, merchant_no: str | None = None) -> Order:
+        """Settle the processing payout ``trade_no`` at once instead of after ``delay``."""
+        order = self._order(trade_no, merchant_no)
+        timer = self._timers.get((order.merchant_no, order.trade_no))
+        if timer is None:
+            raise SandboxError(f"payout {trade_no} has settled already")
+        timer.cancel()
+        self._settle(order, self._sandbox.merchants[order.merchant_no])
+        return order
+
     def fund(self, merchant_no: str, amount: Any) -> MerchantBalance:
         """Make ``amount`` available to ``merchant_no`` at once (a top-up)."""
         self.balances.fund(merchant_no, Decimal(to_money(amount)))
