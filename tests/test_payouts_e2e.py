@@ -143,7 +143,8 @@ async def test_notifications_are_refused_at_the_other_kinds_endpoint() -> None:
         await client.create_payout(payout_request("IDR", "PO-MIX-1", endpoints.payment_url))
         await sandbox.payouts.settled("PO-MIX-1", timeout=10)
         # A payment whose notifyUrl is the payout endpoint.
-        await client.create_payment_link(checkout_request("IDR", "PAY-MIX-1", endpoints.payout_url))
+        mixed = checkout_request("IDR", "PAY-MIX-1", endpoints.payout_url)
+        await client.create_payment_link(mixed)
         await sandbox.pay(None, "PAY-MIX-1")
         await endpoints.wait_answers(2)
         assert {(name, status) for name, status, _ in endpoints.answers[:2]} == {
@@ -182,3 +183,32 @@ async def test_every_fault_kind_on_payouts(kind: FaultKind) -> None:
         balance = await client.get_balance()
         assert balance.available == 0
         assert balance.frozen == (Decimal(100000) if stored.status == "0015" else 0)
+
+
+async def test_control_api_funds_settles_and_decides() -> None:
+    import aiohttp
+
+    async with (
+        run_sandbox(time_factor=0.001) as sandbox,
+        sandbox.client("KHR", retry=QUICK) as client,
+        aiohttp.ClientSession() as http,
+    ):
+        base = f"{sandbox.base_url}/sandbox/payouts"
+        fund = {"merchantNo": "0000000004", "amount": "20000"}
+        async with http.post(f"{base}/fund", json=fund) as r:
+            assert r.status == 200 and (await r.json())["available"] == "20000"
+        decide = {"tradeNo": "PO-C-1", "outcome": "failed"}
+        async with http.post(f"{base}/decide", json=decide) as r:
+            assert r.status == 200
+        async with http.post(f"{base}/decide", json={"tradeNo": "PO-C-2", "outcome": "maybe"}) as r:
+            assert r.status == 400
+        sandbox.payouts.balances.collect("0000000004", Decimal(5))
+        async with http.post(f"{base}/settle", json={}) as r:
+            assert r.status == 200
+        assert (await client.get_balance()).available == Decimal(20005)
+        await client.create_payout(payout_request("KHR", "PO-C-1", "https://m.example/po"))
+        await sandbox.payouts.settled("PO-C-1", timeout=10)
+        async with http.get(base, params={"merchantNo": "0000000004"}) as r:
+            snap = await r.json()
+        assert [(p["tradeNo"], p["status"]) for p in snap["payouts"]] == [("PO-C-1", "00029")]
+        assert snap["balances"]["0000000004"]["available"] == "20005"

@@ -36,7 +36,7 @@ from .codes import (
 from .faults import FAULT_HEADER, FaultKind
 from .gateway import Reply, Sandbox
 from .ledger import Operation, RequestRecord, epoch_ms
-from .payouts import path_for, payout_endpoints
+from .payouts import add_payout_routes, path_for, payout_endpoints
 
 __all__ = ["CLOSING", "build_app", "parse_fields"]
 
@@ -276,9 +276,6 @@ class _Handlers:
             return _json({"error": str(exc)}, status)
         return _json({"order": order.to_dict()})
 
-    async def payouts(self, request: web.Request) -> web.Response:
-        return _json(self._sandbox.payouts.snapshot(request.query.get("merchantNo")))
-
     async def faults(self, request: web.Request) -> web.Response:
         body = parse_fields(await request.read())
         if body is None:
@@ -337,7 +334,7 @@ def build_app(sandbox: Sandbox) -> web.Application:
     app.router.add_get("/sandbox/ledger", handlers.ledger)
     app.router.add_post("/sandbox/pay", handlers.pay)
     app.router.add_post("/sandbox/faults", handlers.faults)
-    app.router.add_get("/sandbox/payouts", handlers.payouts)
+    add_payout_routes(app.router, sandbox.payouts)
 
     async def on_shutdown(app: web.Application) -> None:
         app[CLOSING].set()

@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
+from aiohttp import web
+
 from ..errors import ValidationError, Violation
 from ..models import to_money
 from ..payout_rules import PayoutProfile
@@ -54,6 +56,7 @@ __all__ = [
     "PAYOUT_OPERATIONS",
     "PayoutOutcome",
     "SandboxPayouts",
+    "add_payout_routes",
     "path_for",
     "payout_endpoints",
     "payout_notification_fields",
@@ -342,6 +345,41 @@ class SandboxPayouts:
             timer.cancel()
         self._timers.clear()
         await self.notifier.aclose()
+
+
+def add_payout_routes(router: web.UrlDispatcher, payouts: SandboxPayouts) -> None:
+    """The control API for payouts (what tests and the ``sandbox`` command use):
+
+    - ``GET /sandbox/payouts`` (``?merchantNo=``): payouts, their notifications, balances;
+    - ``POST /sandbox/payouts/fund`` ``{"merchantNo", "amount"}``: make money available;
+    - ``POST /sandbox/payouts/settle`` ``{"merchantNo"?}``: the next simulated day now;
+    - ``POST /sandbox/payouts/decide`` ``{"tradeNo", "outcome": "paid"|"failed"}``.
+    """
+
+    async def snapshot(request: web.Request) -> web.Response:
+        return web.json_response(payouts.snapshot(request.query.get("merchantNo")))
+
+    async def control(request: web.Request) -> web.Response:
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("send a JSON object")
+            action = request.match_info["action"]
+            merchant_no = body.get("merchantNo")
+            if action == "fund":
+                result = payouts.fund(str(merchant_no), str(body["amount"])).to_dict()
+            elif action == "settle":
+                payouts.balances.settle(merchant_no if isinstance(merchant_no, str) else None)
+                result = {}
+            else:
+                payouts.decide(str(body["tradeNo"]), body.get("outcome", "paid"))
+                result = {}
+        except (KeyError, TypeError, ValueError, ValidationError, SandboxError) as exc:
+            return web.json_response({"error": f"{type(exc).__name__}: {exc}"}, status=400)
+        return web.json_response(result)
+
+    router.add_get("/sandbox/payouts", snapshot)
+    router.add_post("/sandbox/payouts/{action:fund|settle|decide}", control)
 
 
 def _required(field: str) -> Violation:
