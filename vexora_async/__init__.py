@@ -42,6 +42,15 @@ if TYPE_CHECKING:
         process_notification,
         verify_notification,
     )
+    from .payout_models import Balance, Payout, PayoutRequest, PayoutState, PayoutStatus
+    from .payout_notify import (
+        PayoutNotification,
+        TradePrefix,
+        parse_payout_notification,
+        payment_notification_handler,
+        payout_notification_handler,
+        process_payout_notification,
+    )
     from .regions import RegionProfile, get_profile, register_profile
     from .retry import RetryMiddleware, RetryPolicy
     from .transports.aiohttp import AiohttpTransport
@@ -53,6 +62,17 @@ __version__ = "0.1.0"
 # Names are imported on first use: `import vexora_async` (and the pytest plugin that comes
 # with it) stays cheap, and a program only loads the parts it touches.
 _LAZY = {
+    "Balance": ".payout_models",
+    "Payout": ".payout_models",
+    "PayoutRequest": ".payout_models",
+    "PayoutState": ".payout_models",
+    "PayoutStatus": ".payout_models",
+    "PayoutNotification": ".payout_notify",
+    "TradePrefix": ".payout_notify",
+    "parse_payout_notification": ".payout_notify",
+    "payment_notification_handler": ".payout_notify",
+    "payout_notification_handler": ".payout_notify",
+    "process_payout_notification": ".payout_notify",
     "APIError": ".errors",
     "AiohttpTransport": ".transports.aiohttp",
     "BatchOutcome": ".batch",
@@ -104,6 +124,7 @@ _LAZY = {
 __all__ = [
     "APIError",
     "AiohttpTransport",
+    "Balance",
     "BatchOutcome",
     "BatchResult",
     "CheckoutRequest",
@@ -126,6 +147,11 @@ __all__ = [
     "PaymentLink",
     "PaymentNotification",
     "PaymentState",
+    "Payout",
+    "PayoutNotification",
+    "PayoutRequest",
+    "PayoutState",
+    "PayoutStatus",
     "RegionProfile",
     "RequestTimeout",
     "ResponseError",
@@ -134,6 +160,7 @@ __all__ = [
     "SQLiteNotificationStore",
     "SignatureError",
     "Timeouts",
+    "TradePrefix",
     "TradeState",
     "TradeStatus",
     "Transport",
@@ -146,7 +173,11 @@ __all__ = [
     "get_profile",
     "notification_handler",
     "parse_notification",
+    "parse_payout_notification",
+    "payment_notification_handler",
+    "payout_notification_handler",
     "process_notification",
+    "process_payout_notification",
     "register_profile",
     "verify_notification",
 ]
