@@ -41,7 +41,6 @@ from .notify import (
     NotificationResult,
     OnPayment,
     Outcome,
-    PaymentNotification,
     _check_secret,
     _finish,
     _read_body,
@@ -257,32 +256,28 @@ async def process_payment_notification(
     """``process_notification`` that also refuses a trade that is not one of your payments
     (a payout's result sent to the payment endpoint): 400, nothing runs."""
     _check_secret(secret)
-    checked: list[NotificationResult] = []
-
-    async def on_owned(notification: PaymentNotification) -> object:
-        return await on_payment(notification)
-
     try:
         signed, native = _read_body(body)
-        trade = native.get("tradeNo")
     except MalformedNotification:
-        trade = None
-    if isinstance(trade, str) and trade:
-        # Checked before the full processing (and so before the store), but only decisive
-        # once the sign verified: an unsigned body gets the usual 400 either way.
+        signed = native = {}
+    trade = native.get("tradeNo")
+    # Only a genuine notification is looked up in your records (a forgery gets the usual
+    # 400 below); the refusal comes before the store and the callback.
+    if isinstance(trade, str) and trade and _genuine(signed, secret):
         refusal = await _check_kind(owns_payment, trade, "payment")
         if refusal is not None:
-            try:
-                verify_notification(signed, secret)
-            except SignatureError:
-                refusal = None
-            else:
-                checked.append(refusal)
-    if checked:
-        return _finish(checked[0])
+            return _finish(refusal)
     return await process_notification(
-        body, secret, on_owned, store=store, expected_amount=expected_amount
+        body, secret, on_payment, store=store, expected_amount=expected_amount
     )
+
+
+def _genuine(signed: Mapping[str, Any], secret: str) -> bool:
+    try:
+        verify_notification(signed, secret)
+    except SignatureError:
+        return False
+    return True
 
 
 def _handler(

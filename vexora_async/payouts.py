@@ -57,7 +57,7 @@ def payout_profile(client: VexoraClient) -> PayoutProfile:
 def payout_kind(profile: PayoutProfile) -> OrderKind[Payout, PayoutState]:
     """A payout as an order kind: its create and query calls and their answers."""
     return OrderKind(
-        "payout", profile.create_path, "payout query", profile.query_path, Payout, PayoutState
+        "payout", profile.create_path, "payout_query", profile.query_path, Payout, PayoutState
     )
 
 
