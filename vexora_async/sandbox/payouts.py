@@ -386,8 +386,9 @@ def _required(field: str) -> Violation:
     return Violation(field, "required")
 
 
-def _number(amount: Decimal) -> int | Decimal:
-    return int(amount) if amount == amount.to_integral_value() else amount
+def _number(amount: Decimal) -> int | str:
+    # A JSON number only when whole: a fraction could be re-formatted on the way (SPEC §3).
+    return int(amount) if amount == amount.to_integral_value() else money_text(amount)
 
 
 def _query_data(order: Order) -> dict[str, Any]:
