@@ -213,3 +213,49 @@ async def test_control_api_funds_settles_and_decides() -> None:
             snap = await r.json()
         assert [(p["tradeNo"], p["status"]) for p in snap["payouts"]] == [("PO-C-1", "00029")]
         assert snap["balances"]["0000000004"]["available"] == "20005"
+
+
+async def test_faults_apply_to_balance_and_payout_queries() -> None:
+    from vexora_async import HTTPStatusError, OutcomeUnknown
+
+    async with (
+        run_sandbox(time_factor=0.001) as sandbox,
+        sandbox.client("IDR", retry=QUICK) as client,
+    ):
+        sandbox.faults.set_rate(1.0, [FaultKind.UNAVAILABLE], operations=("balance",))
+        with pytest.raises(HTTPStatusError):
+            await client.get_balance()
+        assert sandbox.ledger.counts()["balance"][FaultKind.UNAVAILABLE.value] == QUICK.attempts
+        # Queries that always fail: a payout whose create answer was lost stays unknown,
+        # never "rejected".
+        sandbox.payouts.fund("0000000001", 100000)
+        sandbox.faults.set_rate(
+            1.0, [FaultKind.SERVER_ERROR_BEFORE_STORE], operations=("payout_query",)
+        )
+        sandbox.faults.inject("PO-Q-1", FaultKind.DROP_AFTER_STORE, operation="payout")
+        request = payout_request("IDR", "PO-Q-1", "https://m.example/po")
+        with pytest.raises(OutcomeUnknown):
+            await client.create_payout(request)
+        assert sandbox.payouts.ledger.order("PO-Q-1") is not None
+
+
+async def test_no_recipient_data_in_logs(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    async with (
+        MerchantEndpoints("TESTSECRET") as endpoints,
+        run_sandbox(time_factor=0.001) as sandbox,
+        sandbox.client("IDR", retry=QUICK) as client,
+    ):
+        sandbox.payouts.fund("0000000001", 100000)
+        sandbox.faults.inject("PO-L-1", FaultKind.SERVER_ERROR_AFTER_STORE, operation="payout")
+        request = payout_request("IDR", "PO-L-1", endpoints.payout_url)
+        with pytest.raises(OrderExists) as caught:
+            await client.create_payout(request)
+        await sandbox.payouts.notifications_settled("PO-L-1", timeout=10)
+        shown = caplog.text + repr(request) + str(caught.value) + repr(caught.value.state)
+        shown += repr(endpoints.payouts)
+    assert "PO-L-1" in caplog.text  # the log is there, and speaks of the payout
+    for secret in ("Jack", "081234567890", "jack@example.com", "5464438554636", "TESTSECRET"):
+        assert secret not in shown
