@@ -259,3 +259,24 @@ async def test_no_recipient_data_in_logs(caplog: pytest.LogCaptureFixture) -> No
     assert "PO-L-1" in caplog.text  # the log is there, and speaks of the payout
     for secret in ("Jack", "081234567890", "jack@example.com", "5464438554636", "TESTSECRET"):
         assert secret not in shown
+
+
+async def test_two_clients_racing_one_payout_pay_once() -> None:
+    """A second process (another client) sending the same payout at the same moment: one
+    payout exists, one client has it, the other is told it exists; never "rejected"."""
+    import asyncio
+
+    async with (
+        run_sandbox(time_factor=0.001) as sandbox,
+        sandbox.client("IDR", retry=QUICK) as first,
+        sandbox.client("IDR", retry=QUICK) as second,
+    ):
+        sandbox.payouts.fund("0000000001", 1_000_000)
+        sandbox.payouts.delay = 1e9
+        request = payout_request("IDR", "PO-RACE-1", "https://m.example/po")
+        results = await asyncio.gather(
+            first.create_payout(request), second.create_payout(request), return_exceptions=True
+        )
+        assert sorted(type(r).__name__ for r in results) == ["OrderExists", "Payout"]
+        assert len(sandbox.payouts.ledger.orders()) == 1
+        assert (await first.get_balance()).frozen == Decimal(100000)  # held once
