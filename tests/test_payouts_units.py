@@ -276,3 +276,11 @@ def test_payment_and_payout_keys_differ_for_one_trade() -> None:
 
     payment = parse_notification(_body(), SECRET)
     assert payout.idempotency_key != payment.idempotency_key
+
+
+def test_only_a_paid_out_result_moves_money() -> None:
+    from vexora_async.payout_notify import payout_moves_money
+
+    assert payout_moves_money(parse_payout_notification(_body(), SECRET))
+    assert not payout_moves_money(parse_payout_notification(_body(status="0001"), SECRET))
+    assert not payout_moves_money(parse_payout_notification(_body(status="0015"), SECRET))

@@ -18,6 +18,12 @@ replayed at the payout endpoint would read "paid out". So (SPEC §9 decision):
    that is yours; the URL it arrived at says which list to look it up in.
 
 The payout idempotency key names the kind, so one store can serve both endpoints.
+
+Merging with the ``notify`` package (per-kind key sets, ``owns_trade``, ``WRONG_KIND``): this
+module's pieces are that package's kind declaration, ``declare_kind(NotificationKind(
+"payout", PAYOUT_KEYS, PayoutNotification, payout_amount_matches, payout_moves_money))``;
+the processing functions here then become ``process_notification(..., kind="payout",
+owns_trade=owns_payout)`` and ``notification_handler(..., kind=..., owns_trade=...)``.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ __all__ = [
     "parse_payout_notification",
     "payment_notification_handler",
     "payout_amount_matches",
+    "payout_moves_money",
     "payout_notification_handler",
     "process_payment_notification",
     "process_payout_notification",
@@ -136,6 +143,11 @@ def payout_amount_matches(notification: PayoutNotification, expected: Decimal | 
     if notification.status.state is TradeState.PAID:
         return notification.amount == expected
     return True
+
+
+def payout_moves_money(notification: PayoutNotification) -> bool:
+    """Whether the amount check applies: only a paid-out result moved money."""
+    return notification.status.state is TradeState.PAID
 
 
 _RAW_KEY = "\x00raw"
