@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from . import payouts
 from .batch import BatchRun
 from .codes import DEFAULT_CODES, GatewayCodes
 from .errors import ConfigurationError, ValidationError, Violation
@@ -227,9 +228,7 @@ class VexoraClient:
         - ``OutcomeUnknown``: it may exist; query it, never pay it again under a new number.
         - ``AuthenticationError``: the gateway did not accept the credentials.
         """
-        from .payouts import create_payout
-
-        return await create_payout(
+        return await payouts.create_payout(
             self, request, timeout=timeout, retry=retry, maybe_sent=maybe_sent
         )
 
@@ -242,25 +241,19 @@ class VexoraClient:
     ) -> BatchRun:
         """Many payouts, at most ``concurrency`` in flight; as ``create_payment_links``
         (``result.link`` holds the ``Payout``, ``result.outcome`` says what is proven)."""
-        from .payouts import create_payouts
-
-        return create_payouts(self, requests, concurrency=concurrency, retry=retry)
+        return payouts.create_payouts(self, requests, concurrency=concurrency, retry=retry)
 
     async def query_payout(
         self, trade_no: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
     ) -> PayoutState:
         """What the gateway knows of the payout ``trade_no`` (errors as ``query_payment``)."""
-        from .payouts import query_payout
-
-        return await query_payout(self, trade_no, timeout=timeout, retry=retry)
+        return await payouts.query_payout(self, trade_no, timeout=timeout, retry=retry)
 
     async def get_balance(
         self, *, timeout: float | None = None, retry: RetryPolicy | None = None
     ) -> Balance:
         """The account's balance: exact ``Decimal`` available, frozen and unsettled."""
-        from .payouts import get_balance
-
-        return await get_balance(self, timeout=timeout, retry=retry)
+        return await payouts.get_balance(self, timeout=timeout, retry=retry)
 
 
 def _check_trade_no(value: object) -> None:
