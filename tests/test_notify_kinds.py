@@ -109,8 +109,8 @@ def test_a_kind_is_one_declaration() -> None:
 
 
 def test_kinds_and_their_keys_are_checked_when_declared() -> None:
-    with pytest.raises(ConfigurationError, match=r"'payout'.*'payment'"):
-        notification_kind("payout")
+    with pytest.raises(ConfigurationError, match=r"'refund'.*'payment'"):
+        notification_kind("refund")
     with pytest.raises(ConfigurationError, match="already declared"):
         declare_kind(PAYMENT)
     with pytest.raises(ValueError, match="sign"):

@@ -92,6 +92,21 @@ if TYPE_CHECKING:
         Delivery as Delivery,
         Outcome as Outcome,
     )
+    from .payout_models import (
+        Balance as Balance,
+        Payout as Payout,
+        PayoutRequest as PayoutRequest,
+        PayoutState as PayoutState,
+        PayoutStatus as PayoutStatus,
+    )
+    from .payout_notify import (
+        PayoutNotification as PayoutNotification,
+        TradePrefix as TradePrefix,
+        parse_payout_notification as parse_payout_notification,
+        payment_notification_handler as payment_notification_handler,
+        payout_notification_handler as payout_notification_handler,
+        process_payout_notification as process_payout_notification,
+    )
     from .ratelimit import (
         LocalRateLimiter as LocalRateLimiter,
         RateLimiter as RateLimiter,

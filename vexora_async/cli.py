@@ -18,6 +18,8 @@ __all__ = ["COMMANDS", "Command", "build_parser", "main"]
 COMMANDS: tuple[str, ...] = (
     "vexora_async.commands.demo",
     "vexora_async.commands.batch",
+    "vexora_async.commands.payouts",
+    "vexora_async.commands.balance",
     "vexora_async.commands.query",
     "vexora_async.commands.sign",
     "vexora_async.commands.verify_notify",

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import attrs
 
+from . import payouts
 from .batch import BatchRun
 from .call import ApiCall, Envelope
 from .codes import DEFAULT_CODES, GatewayCodes
@@ -30,6 +31,7 @@ from .middleware import (
     sender,
 )
 from .models import CheckoutRequest, PaymentLink, PaymentState
+from .payout_models import Balance, Payout, PayoutRequest, PayoutState
 from .ratelimit import RateLimiter, RateLimitMiddleware
 from .reconcile import OrderKind, create_truthfully, query_state
 from .regions import ProfileRegistry, RegionProfile, registry
@@ -313,6 +315,55 @@ class VexoraClient:
             self._send, self._checkout, self.codes, trade_no, timeout=timeout, policy=retry
         )
         return state
+
+    # -- payouts and balance (SPEC §9; the machinery is in payouts.py) ----------------------
+
+    async def create_payout(
+        self,
+        request: PayoutRequest,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        maybe_sent: bool = False,
+    ) -> Payout:
+        """Create one payout, resent only ever under the same ``trade_no``.
+
+        Returns the ``Payout`` (normally ``0015`` processing: the result comes by
+        notification or ``query_payout``), or raises:
+
+        - ``ValidationError`` / ``ConnectError``: nothing was sent; nothing was paid out.
+        - ``OrderRejected``: the gateway refused it (an insufficient balance, say) and
+          queries confirmed no such payout exists: provably not paid out.
+        - ``OrderExists``: it exists (``.state`` is the ``PayoutState``); its answer was lost.
+        - ``OutcomeUnknown``: it may exist; query it, never pay it again under a new number.
+        - ``AuthenticationError``: the gateway did not accept the credentials.
+        """
+        return await payouts.create_payout(
+            self, request, timeout=timeout, retry=retry, maybe_sent=maybe_sent
+        )
+
+    def create_payouts(
+        self,
+        requests: Iterable[PayoutRequest] | AsyncIterable[PayoutRequest],
+        *,
+        concurrency: int = 64,
+        retry: RetryPolicy | None = None,
+    ) -> BatchRun:
+        """Many payouts, at most ``concurrency`` in flight; as ``create_payment_links``
+        (``result.link`` holds the ``Payout``, ``result.outcome`` says what is proven)."""
+        return payouts.create_payouts(self, requests, concurrency=concurrency, retry=retry)
+
+    async def query_payout(
+        self, trade_no: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> PayoutState:
+        """What the gateway knows of the payout ``trade_no`` (errors as ``query_payment``)."""
+        return await payouts.query_payout(self, trade_no, timeout=timeout, retry=retry)
+
+    async def get_balance(
+        self, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> Balance:
+        """The account's balance: exact ``Decimal`` available, frozen and unsettled."""
+        return await payouts.get_balance(self, timeout=timeout, retry=retry)
 
 
 class RawResponses:

@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from . import rules
+from . import payout_rules, rules
 from .errors import ConfigurationError, ValidationError, Violation
 from .models import NO_EXTRA, CheckoutRequest, to_money
 from .wire import checkout_fields, wire_name
@@ -134,6 +134,7 @@ class RegionProfile:
     description: str = ""
     response: ResponseShape = ResponseShape()
     sample: CheckoutRequest | None = attrs.field(default=None, repr=False, eq=False)
+    payout: payout_rules.PayoutProfile | None = None  # how it pays out (SPEC §9); None: it doesn't
 
     # Computed once per profile (``with_changes`` computes them afresh).
     _plan: tuple[_Step, ...] = attrs.field(init=False, repr=False, eq=False)
@@ -379,6 +380,12 @@ VEXORA_IDR = _builtin(
         conditions=(rules.only_with("way_code", "channel_code"),),
         description="Vexora Indonesia, IDR",
         response=ResponseShape(payment_url=("paymentUrl", "paymentLink")),
+        payout=payout_rules.indonesia(
+            "IDR",
+            "/v1/vexora/disbursements",
+            "/v1/vexora/queryPayOutResult",
+            "/v1/vexora/queryBalance",
+        ),
         sample=CheckoutRequest(
             trade_no="SAMPLE0000000001",
             amount=10000,
@@ -397,6 +404,12 @@ PAYPRO_IDR = _builtin(
         query_path="/v1/paypro/queryPayInResult",
         timestamp_as_number=True,
         description="Paypro Indonesia, IDR",
+        payout=payout_rules.indonesia(
+            "PAYPRO_IDR",
+            "/v1/paypro/payOut",
+            "/v1/paypro/queryPayOutResult",
+            "/v1/paypro/queryBalance",
+        ),
     )
 )
 
@@ -433,6 +446,7 @@ PHP = _builtin(
             rules.required_when("bank_number", "channel_code", "NET_BANKING"),
         ),
         description="Vexora 'PHP' checkout (the seed page's channel/way codes)",
+        payout=payout_rules.philippines(),
         # The page's table says paymentLink (its own example sends paymentUrl); no QR.
         response=ResponseShape(payment_url=("paymentLink", "paymentUrl"), qr_ways=frozenset()),
         sample=CheckoutRequest(
@@ -472,6 +486,7 @@ CAMBODIA_KHR = _builtin(
         fields=_CAMBODIA_FIELDS,
         amount=rules.AmountRule(decimals=0),
         description="Vexora Cambodia, KHR account",
+        payout=payout_rules.cambodia("KHR", decimals=0),
         # A raw KHQR string in payInfo, only for KHQR payments.
         response=ResponseShape(
             payment_url=("paymentLink", "paymentUrl"),
@@ -501,6 +516,7 @@ CAMBODIA_USD = _builtin(
         name="USD",
         amount=rules.AmountRule(decimals=2, minimum=Decimal("0.01")),
         description="Vexora Cambodia, USD account",
+        payout=payout_rules.cambodia("USD", decimals=2),
         sample=attrs.evolve(CAMBODIA_KHR.sample, amount=Decimal("5.00")),  # type: ignore[misc]
     )
 )

@@ -27,6 +27,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from .errors import MalformedResponse
 from .models import CheckoutRequest, PaymentLink, PaymentState, TradeStatus
+from .payout_models import Balance, Payout, PayoutState, PayoutStatus
 
 __all__ = [
     "HAS_ORJSON",
@@ -47,11 +48,17 @@ T = TypeVar("T")
 
 # Names that are not the plain camelCase of the SDK name.
 _SPECIAL_NAMES = {"platform_trade_no": "platFormTradeNo", "qr_payload": "qrString"}
+# Balance (SPEC §9): the SDK's short names for the gateway's amounts.
+_SPECIAL_NAMES.update(
+    available="availableAmount", frozen="freezeAmount", unsettled="unsettledAmount"
+)
 # Other spellings the gateway uses for the same response field, first one wins. These are
-# the query's (SPEC §6); a checkout answer's come from its profile (``ResponseShape``).
+# the query's and the balance's (SPEC §6, §9); a checkout answer's come from its profile
+# (``ResponseShape``).
 _ALIASES: Mapping[str, tuple[str, ...]] = {
     "message": ("desc", "msg"),
     "amount": ("orderAmount",),
+    "availableAmount": ("availablAmount",),  # a misspelling on some pages (SPEC §9)
 }
 _RAW_KEY = "\x00raw"  # cannot collide with a gateway field
 
@@ -132,6 +139,13 @@ def _received_overrides(cls: type[Any]) -> dict[str, Any]:
     if "timestamp" in names:
         overrides["timestamp"] = override(struct_hook=_structure_millis)
     return overrides
+def _structure_payout_status(value: object, _: object) -> PayoutStatus:
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return PayoutStatus.of(value)
+    raise MalformedResponse("expected a status code")
+
+
+_PAYOUT_RESPONSES = (Payout, PayoutState, Balance)
 
 
 def _make_converter() -> cattrs.Converter:
@@ -141,6 +155,7 @@ def _make_converter() -> cattrs.Converter:
     conv.register_structure_hook(Decimal | None, _structure_optional_decimal)
     conv.register_structure_hook(Decimal, _structure_decimal)
     conv.register_structure_hook(TradeStatus, _structure_status)
+    conv.register_structure_hook(PayoutStatus, _structure_payout_status)
 
     def unstructure_factory(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
         # ``identity`` hooks are inlined by cattrs: the generated function reads attributes.
@@ -156,7 +171,7 @@ def _make_converter() -> cattrs.Converter:
 
     conv.register_unstructure_hook_factory(lambda t: t is CheckoutRequest, unstructure_factory)
     conv.register_structure_hook_factory(
-        lambda t: t in (PaymentLink, PaymentState), structure_factory
+        lambda t: t in (PaymentLink, PaymentState, *_PAYOUT_RESPONSES), structure_factory
     )
     return conv
 

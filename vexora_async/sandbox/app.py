@@ -32,6 +32,7 @@ from .codes import SandboxCodes, SandboxError
 from .faults import FAULT_HEADER, FaultKind
 from .gateway import Gateway, Reply
 from .ledger import Operation, RequestRecord
+from .payouts import add_payout_routes, path_for, payout_endpoints
 
 __all__ = ["CLOSING", "build_app", "parse_fields"]
 
@@ -120,15 +121,15 @@ class _Handlers:
         raw_trade_no = fields.get("tradeNo")
         trade_no = raw_trade_no if isinstance(raw_trade_no, str) else None
         merchant = sandbox.merchant(headers.get("merchantNo"))
-        if merchant is None or path != (
-            merchant.checkout_path if operation == "checkout" else merchant.query_path
-        ):
+        if merchant is None or path != path_for(merchant, operation):
             return self._refuse(
                 operation, None, trade_no, codes.unknown_merchant_code, codes.unknown_merchant_msg
             )
         merchant_no = merchant.merchant_no
         if operation == "checkout" and trade_no is not None:
             self._ledger.arrive(merchant_no, trade_no)
+        elif operation == "payout" and trade_no is not None:
+            sandbox.payouts.ledger.arrive(merchant_no, trade_no)
 
         fault: FaultKind | None = None
         header_fault = headers.get(FAULT_HEADER)
@@ -149,10 +150,12 @@ class _Handlers:
         if operation == "checkout":
             base_url = sandbox.payment_base_url or _origin(request)
             reply = sandbox.checkout(merchant, fields, base_url)
-        elif fault is FaultKind.LAGGING_REPLICA:
+        elif operation == "query" and fault is FaultKind.LAGGING_REPLICA:
             reply = sandbox.query(merchant, fields, lag=self._faults.replica_lag)
-        else:
+        elif operation == "query":
             reply = sandbox.query(merchant, fields)
+        else:
+            reply = sandbox.payouts.answer(operation, merchant, fields)
         self._ledger.record(
             RequestRecord(
                 operation, merchant_no, trade_no, reply.outcome, reply.code,
@@ -418,6 +421,7 @@ def build_app(sandbox: Gateway, *, body_timeout: float | None = None) -> web.App
         endpoints: tuple[tuple[Operation, str], ...] = (
             ("checkout", profile.checkout_path),
             ("query", profile.query_path),
+            *payout_endpoints(profile),
         )
         for operation, path in endpoints:
             if path not in routed:
@@ -431,6 +435,7 @@ def build_app(sandbox: Gateway, *, body_timeout: float | None = None) -> web.App
     app.router.add_post("/sandbox/pay", handlers.pay)
     app.router.add_post("/sandbox/redeliver", handlers.redeliver)
     app.router.add_post("/sandbox/faults", handlers.faults)
+    add_payout_routes(app.router, sandbox.payouts)
     sandbox.routed()
 
     async def on_shutdown(app: web.Application) -> None:

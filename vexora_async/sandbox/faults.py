@@ -57,7 +57,7 @@ class FaultKind(enum.StrEnum):
     @property
     def operations(self) -> frozenset[Operation]:
         """The operations this kind can apply to."""
-        return _QUERY_ONLY if self is FaultKind.LAGGING_REPLICA else _BOTH
+        return _QUERY_ONLY if self is FaultKind.LAGGING_REPLICA else _ANY
 
     @classmethod
     def parse(cls, value: FaultKind | str) -> FaultKind:
@@ -84,7 +84,8 @@ _BEFORE_STORE = frozenset(
         FaultKind.THROTTLE_CODE,
     }
 )
-_BOTH: frozenset[Operation] = frozenset({"checkout", "query"})
+# Every kind applies to every operation (payouts included), but the lagging replica: queries.
+_ANY: frozenset[Operation] = frozenset({"checkout", "query", "payout", "payout_query", "balance"})
 _QUERY_ONLY: frozenset[Operation] = frozenset({"query"})
 
 # The kinds of the first sandbox: a client that follows SPEC §2 and queries after any unclear

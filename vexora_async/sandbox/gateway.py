@@ -17,13 +17,12 @@ from decimal import ROUND_DOWN, Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
-import attrs
-
 from ..errors import ConfigurationError, ValidationError, Violation
 from ..models import Money, to_money
 from ..regions import RegionProfile, registry
 from ..signing import verify
-from ..wire import epoch_millis, wire_name
+from ..wire import epoch_millis
+from .checks import Reply, amount_type_violations, invalid_message, timestamp_violations
 from .codes import (
     STATUS_FAILED,
     STATUS_MESSAGES,
@@ -37,6 +36,7 @@ from .faults import FaultPolicy
 from .ledger import Ledger, NotificationAttempt, Order, default_partial_amount, money_text
 from .merchants import SandboxMerchant
 from .notifier import NOTIFY_SCHEDULE, Notifier
+from .payouts import SandboxPayouts, payout_endpoints
 
 __all__ = ["Gateway", "PayOutcome", "Reply", "invalid_message", "paths_of"]
 
@@ -44,52 +44,6 @@ PayOutcome = Literal["paid", "partial", "failed"]
 
 _UNSIGNED = frozenset({"sign", "timestamp"})
 _PAYABLE = frozenset({STATUS_PROCESSING, STATUS_PARTIAL})
-
-
-@attrs.frozen(slots=True)
-class Reply:
-    """What to answer: envelope ``code``/``msg``, ``data`` and the ledger's outcome word."""
-
-    code: str
-    msg: str
-    data: dict[str, Any] | None
-    outcome: str
-
-
-def invalid_message(violations: Iterable[Violation]) -> str:
-    """``invalid parameter: field (rule: hint); ...`` with wire names and no values."""
-    parts = []
-    for violation in violations:
-        detail = f"{violation.rule}: {violation.hint}" if violation.hint else violation.rule
-        parts.append(f"{wire_name(violation.field)} ({detail})")
-    return "invalid parameter: " + "; ".join(parts)
-
-
-def _timestamp_violations(value: object, as_number: bool) -> list[Violation]:
-    if value is None or value == "":
-        return [Violation("timestamp", "required")]
-    if as_number:
-        if isinstance(value, bool) or not isinstance(value, int):
-            return [Violation("timestamp", "not_number", "a JSON number for this profile")]
-        text = str(value)
-    else:
-        if not isinstance(value, str):
-            return [Violation("timestamp", "not_text", "a JSON string for this profile")]
-        text = value
-    if len(text) != 13 or not (text.isascii() and text.isdigit()):
-        return [Violation("timestamp", "timestamp_format", "13-digit epoch milliseconds")]
-    return []
-
-
-def _amount_type_violations(value: object, as_number: bool) -> list[Violation]:
-    if value is None:
-        return []  # the profile reports it as required
-    is_number = isinstance(value, int | Decimal) and not isinstance(value, bool)
-    if as_number and not is_number:
-        return [Violation("amount", "not_number", "a JSON number for this profile")]
-    if not as_number and is_number:
-        return [Violation("amount", "not_text", "a JSON string for this profile")]
-    return []
 
 
 class Gateway:
@@ -141,6 +95,7 @@ class Gateway:
         self._urls: dict[str, str] = {}
         for merchant in merchants:
             self.add_merchant(merchant)
+        self.payouts = SandboxPayouts(self)  # payouts and balances (SPEC §9)
 
     # -- merchants and routes -------------------------------------------------------------
 
@@ -199,8 +154,8 @@ class Gateway:
         if not verify(fields, merchant.secret):
             return Reply(codes.sign_error_code, codes.sign_error_msg, None, "rejected")
         profile = merchant.profile
-        violations = _timestamp_violations(fields.get("timestamp"), profile.timestamp_as_number)
-        violations += _amount_type_violations(fields.get("amount"), profile.amount.as_number)
+        violations = timestamp_violations(fields.get("timestamp"), profile.timestamp_as_number)
+        violations += amount_type_violations(fields.get("amount"), profile.amount.as_number)
         business = {k: v for k, v in fields.items() if k not in _UNSIGNED}
         try:
             wire = profile.check_fields(business)
@@ -241,7 +196,7 @@ class Gateway:
         codes = self.codes
         if not verify(fields, merchant.secret):
             return Reply(codes.sign_error_code, codes.sign_error_msg, None, "rejected")
-        violations = _timestamp_violations(
+        violations = timestamp_violations(
             fields.get("timestamp"), merchant.profile.timestamp_as_number
         )
         trade_no = fields.get("tradeNo")
@@ -291,7 +246,9 @@ class Gateway:
         status, paid = _payment(order, outcome, amount, merchant.profile.amount.decimals)
         # The gateway's local time, as its query and notification write it.
         when = time.strftime("%Y-%m-%d %H:%M:%S") if status != STATUS_FAILED else None
+        before = order.paid_amount
         self.ledger.update(order, status, paid, when)
+        self.payouts.collected(order, before)  # the merchant's balance grows
         if order.notify_url:
             self.notifier.start(order, merchant)
         return order
@@ -327,6 +284,7 @@ class Gateway:
     async def aclose(self) -> None:
         """Stop notification deliveries (the server calls this when it stops)."""
         await self.notifier.aclose()
+        await self.payouts.aclose()
 
     def __repr__(self) -> str:
         name = type(self).__name__
@@ -334,7 +292,10 @@ class Gateway:
 
 
 def paths_of(profile: RegionProfile) -> frozenset[str]:
-    return frozenset((profile.checkout_path, profile.query_path))
+    """Every gateway path a profile serves: checkout and query, and its payout endpoints."""
+    return frozenset((profile.checkout_path, profile.query_path)) | frozenset(
+        path for _, path in payout_endpoints(profile)
+    )
 
 
 def _qr_payload(order: Order) -> str:

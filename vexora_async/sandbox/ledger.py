@@ -32,7 +32,7 @@ __all__ = [
     "money_text",
 ]
 
-Operation = Literal["checkout", "query"]
+Operation = Literal["checkout", "query", "payout", "payout_query", "balance"]
 
 
 
@@ -192,7 +192,7 @@ class Ledger:
 
     def record(self, record: RequestRecord) -> None:
         with self._lock:
-            counts = self._counts[record.operation]
+            counts = self._counts.setdefault(record.operation, {})
             counts[record.outcome] = counts.get(record.outcome, 0) + 1
             if record.fault is not None:
                 key = f"fault:{record.fault}"
