@@ -18,6 +18,7 @@ import attrs
 
 if TYPE_CHECKING:
     from .models import PaymentState
+    from .payout_models import PayoutState
     from .responses import ResponseInfo
 
 __all__ = [
@@ -243,17 +244,24 @@ class OutcomeUnknown(VexoraError):
 
 
 class OrderExists(VexoraError):
-    """The order exists at the gateway, but its cashier URL was lost on the way back.
+    """The order exists at the gateway (a query found it), but the answer that carried its
+    result was lost on the way back: for a payment link, its cashier URL.
 
-    ``state`` is what a query returned; decide from it whether to show the payer another
-    route or to cancel on your side.
+    ``state`` is what the query returned (a ``PaymentState``, or a ``PayoutState`` for a
+    payout); decide from it whether to show the payer another route or to cancel on your
+    side. A payout that exists is never sent again.
     """
 
-    def __init__(self, trade_no: str, state: PaymentState, *, reason: str = "") -> None:
+    def __init__(
+        self, trade_no: str, state: PaymentState | PayoutState, *, reason: str = ""
+    ) -> None:
         self.trade_no = trade_no
         self.state = state
         extra = f": {reason}" if reason else ""
-        super().__init__(f"trade {trade_no} exists at the gateway, cashier URL unknown{extra}")
+        super().__init__(
+            f"trade {trade_no} exists at the gateway; the answer carrying its result was lost"
+            f"{extra}"
+        )
 
 
 def describe(exc: BaseException) -> str:
