@@ -97,8 +97,21 @@ class VexoraClient:
         self._transport: Transport = transport or AiohttpTransport(
             session=session, connector=connector, limit=limit, timeouts=timeouts
         )
+        payout = self.profile.payout
         signing = SigningMiddleware(
-            merchant_no, secret, timestamp_as_number=self.profile.timestamp_as_number, clock=clock
+            merchant_no,
+            secret,
+            timestamp_as_number=self.profile.timestamp_as_number,
+            # The payout pages type timestamp as they like (SPEC §9): per path.
+            timestamp_types=(
+                {}
+                if payout is None
+                else dict.fromkeys(
+                    (payout.create_path, payout.query_path, payout.balance_path),
+                    payout.timestamp_as_number,
+                )
+            ),
+            clock=clock,
         )
         codes: GatewayCodes = getattr(self.profile, "codes", DEFAULT_CODES)
         self.codes = codes

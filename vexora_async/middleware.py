@@ -13,7 +13,7 @@ attempt gets a fresh ``timestamp`` and ``sign`` over the same business fields.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Final
 
 from .call import ApiCall, Envelope
@@ -93,7 +93,12 @@ def arrange(
 
 
 class SigningMiddleware:
-    """Stamps ``timestamp``, signs the field dict and sets the ``merchantNo`` header."""
+    """Stamps ``timestamp``, signs the field dict and sets the ``merchantNo`` header.
+
+    ``timestamp_as_number``: whether ``timestamp`` goes as a JSON number or as text;
+    ``timestamp_types`` overrides it per endpoint path (a profile's payout pages type it
+    otherwise than its checkout page, SPEC §9).
+    """
 
     def __init__(
         self,
@@ -101,18 +106,23 @@ class SigningMiddleware:
         secret: str,
         *,
         timestamp_as_number: bool = False,
+        timestamp_types: Mapping[str, bool] | None = None,
         clock: Callable[[], int] = epoch_millis,
     ) -> None:
         self._headers = {"merchantNo": merchant_no, "Content-Type": "application/json"}
         self._secret = secret
         self._as_number = timestamp_as_number
+        self._types = dict(timestamp_types or {})
         self._clock = clock
 
     def __call__(self, call: ApiCall, next_: Next) -> Awaitable[Envelope]:
         # A plain function returning the next link's awaitable: no coroutine of its own.
         fields = dict(call.fields)
         stamp = self._clock()
-        fields["timestamp"] = stamp if self._as_number else str(stamp)
+        as_number = self._types.get(call.path, self._as_number) if self._types else (
+            self._as_number
+        )
+        fields["timestamp"] = stamp if as_number else str(stamp)
         fields.pop("sign", None)
         fields["sign"] = sign(fields, self._secret)
         headers = {**call.headers, **self._headers} if call.headers else self._headers

@@ -15,7 +15,6 @@ The client's methods (``create_payout``, ``create_payouts``, ``query_payout``,
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import AsyncIterable, Iterable
 from typing import TYPE_CHECKING, Any, cast
@@ -24,10 +23,9 @@ from .batch import BatchRun
 from .call import ApiCall
 from .envelope import refusal
 from .errors import ConfigurationError
-from .middleware import SigningMiddleware, compose, sender
 from .payout_models import Balance, Payout, PayoutRequest, PayoutState
 from .payout_rules import PayoutProfile
-from .reconcile import OrderKind, Send, create_truthfully, query_state
+from .reconcile import OrderKind, create_truthfully, query_state
 from .retry import RetryPolicy
 from .wire import structure_response
 
@@ -61,29 +59,6 @@ def payout_kind(profile: PayoutProfile) -> OrderKind[Payout, PayoutState]:
     )
 
 
-def _sender(client: VexoraClient, profile: PayoutProfile) -> Send:
-    """The client's chain, with ``timestamp`` typed as the payout pages type it.
-
-    Built once per client and kept on it. Only the signing link differs (a copy with the
-    payout's timestamp type); the user's middlewares and the retry link are the same objects.
-    """
-    own: Send = client._send
-    if profile.timestamp_as_number == client.profile.timestamp_as_number:
-        return own
-    cached: Send | None = getattr(client, "_payout_send", None)
-    if cached is not None:
-        return cached
-    links = []
-    for link in client.middlewares:
-        if isinstance(link, SigningMiddleware):
-            link = copy.copy(link)
-            link._as_number = profile.timestamp_as_number
-        links.append(link)
-    send: Send = compose(links, sender(client._transport, client.base_url))
-    client._payout_send = send  # type: ignore[attr-defined]
-    return send
-
-
 async def create_payout(
     client: VexoraClient,
     request: PayoutRequest,
@@ -96,7 +71,7 @@ async def create_payout(
     profile = payout_profile(client)
     fields = profile.prepare(request)  # every violation, before anything is sent
     return await create_truthfully(
-        _sender(client, profile),
+        client._send,
         payout_kind(profile),
         client.codes,
         request.trade_no,
@@ -135,7 +110,7 @@ async def query_payout(
     _check_trade_no(trade_no)
     profile = payout_profile(client)
     state: PayoutState = await query_state(
-        _sender(client, profile), payout_kind(profile), client.codes, trade_no,
+        client._send, payout_kind(profile), client.codes, trade_no,
         timeout=timeout, policy=retry,
     )  # fmt: skip
     return state
@@ -147,7 +122,7 @@ async def get_balance(
     """See ``VexoraClient.get_balance``."""
     profile = payout_profile(client)
     call = ApiCall("balance", profile.balance_path, {}, "", timeout, retry=retry)
-    envelope = await _sender(client, profile)(call)
+    envelope = await client._send(call)
     if envelope.code == client.codes.accepted:
         return structure_response(envelope.data, Balance, "balance response")
     raise refusal(envelope, client.codes, None)
