@@ -90,12 +90,13 @@ def test_a_killed_batch_resumes_without_duplicates_or_gaps(
     stored = vexora_sandbox.ledger.orders(MERCHANT)
     assert sorted(o.trade_no for o in stored) == sorted(r["trade_no"] for r in rows)
     results = _results(out)
-    assert [line["row"] for line in results] == list(range(1, total + 1))
+    assert [line["row"] for line in results] == list(range(2, total + 2))  # header is row 1
     assert [line["tradeNo"] for line in results] == [r["trade_no"] for r in rows]
     outcomes = [line["outcome"] for line in results]
     assert set(outcomes) <= {"created", "exists"}
-    # Only rows in flight at the kill can have lost their link: at most the pool's size.
-    assert outcomes.count("exists") <= 32
+    # Only rows in flight or finished but not yet committed (one group, the pool's size) at
+    # the kill can have lost their link.
+    assert outcomes.count("exists") <= 32 + 32
     assert second.returncode == (1 if "exists" in outcomes else 0), second.stderr
     by_trade = {o.trade_no: o.platform_trade_no for o in stored}
     assert all(line["platFormTradeNo"] == by_trade[line["tradeNo"]] for line in results)
@@ -123,10 +124,10 @@ def test_bad_rows_are_all_reported_and_nothing_is_sent(
     assert done.returncode == 3
     reported = done.stdout.splitlines()
     assert reported == [
-        "row 2: mobile: mobile_format (08 or 628, 10 to 13 digits)",
-        "row 3: email: required",
-        "row 4: amount: below_minimum (at least 10000)",
-        "row 5: trade_no: duplicate_in_file (row 1)",
+        "row 3: mobile: mobile_format (08 or 628, 10 to 13 digits)",
+        "row 4: email: required",
+        "row 5: amount: below_minimum (at least 10000)",
+        "row 6: trade_no: duplicate_trade_no (row 2)",
     ]
     assert "4 of 6 rows are invalid; nothing was sent" in done.stderr
     assert vexora_sandbox.ledger.requests() == [] and not out.exists()

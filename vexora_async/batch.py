@@ -13,6 +13,7 @@ yields exactly one result, ``Created`` or ``Failed``; ``index`` says which input
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Generator, Iterable
 from typing import Any, ClassVar, Final, Literal, TypeAlias
 
@@ -202,10 +203,8 @@ async def run_batch(
     def wake_reader(_: object) -> None:
         # A reader blocked on an empty channel learns the pool is done; a full channel is
         # drained first, and the reader checks ``runner.done()`` before waiting again.
-        try:
+        with contextlib.suppress(asyncio.QueueFull):
             channel.put_nowait(_END)
-        except asyncio.QueueFull:
-            pass
 
     runner = asyncio.create_task(run_pool())
     runner.add_done_callback(wake_reader)
