@@ -212,8 +212,11 @@ def test_query_reports_a_created_order(
     vexora_sandbox.pay(MERCHANT, "CLIQ000000")
     capsys.readouterr()
     assert main(["query", "CLIQ000000", "--json", *credentials]) == 0
-    state = json.loads(capsys.readouterr().out)
-    assert state["status"].startswith("0000") and state["paid amount"] == "10000"
+    state = json.loads(capsys.readouterr().out)  # the gateway's own field names
+    assert state["tradeNo"] == "CLIQ000000" and state["status"] == "0000"
+    assert state["payAmount"] == "10000" and state["platFormTradeNo"]
+    assert set(state) <= {"tradeNo", "platFormTradeNo", "status", "amount", "payAmount",
+                          "message", "successTime", "channelCode", "wayCode", "remark"}  # fmt: skip
     assert main(["query", "NOSUCHTRADE", *credentials]) == 1
 
 

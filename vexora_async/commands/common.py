@@ -23,12 +23,14 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_INVALID_INPUT",
     "EXIT_OK",
+    "EXIT_USAGE",
     "Progress",
     "add_credentials",
     "client_from",
     "endpoint",
     "fail",
     "run_stoppable",
+    "setting",
 ]
 
 # Exit codes scripts can rely on (README: "Exit codes").
