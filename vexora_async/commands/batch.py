@@ -49,6 +49,7 @@ from .common import (
     EXIT_INVALID_INPUT,
     EXIT_OK,
     Progress,
+    Stop,
     add_credentials,
     client_from,
     endpoint,
@@ -93,8 +94,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.concurrency < 1:
         return fail("--concurrency must be at least 1", EXIT_CONFIG)
+    stop = Stop()
     try:
-        code = run_stoppable(_run(args), "the orders in flight are re-driven on the next run")
+        code = run_stoppable(
+            _run(args, stop), "finishing the orders in flight; the rest wait for the next run",
+            stop=stop,
+        )  # fmt: skip
     except JournalError as exc:
         return fail(f"{exc}; nothing was sent", EXIT_CONFIG)
     except ConfigurationError as exc:
@@ -106,15 +111,17 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-async def _run(args: argparse.Namespace) -> int:
+async def _run(args: argparse.Namespace, stop: Stop) -> int:
     client = client_from(args, limit=args.concurrency)
     journal_path: Path = args.journal or args.out.with_name(args.out.name + ".journal")
-    identity = _identity(args.input, client)
+    identity = await _identity(args.input, client)
     journal = _open_journal(journal_path, args.out, identity, args.restart)
     try:
         resumed = journal.registered()
         if not resumed:
-            total, bad, bad_rows = _register(args.input, args.format, client.profile, journal)
+            total, bad, bad_rows = await _register(
+                args.input, args.format, client.profile, journal
+            )
             if bad_rows and not args.skip_invalid:
                 journal.close()
                 remove_journal(journal_path)  # nothing was sent: the next run starts clean
@@ -137,9 +144,11 @@ async def _run(args: argparse.Namespace) -> int:
         async with client:
             with Progress(total, "payment links", args.progress) as progress:
                 progress.advance(counts[DONE])
-                await _send(args, client, journal, progress)
+                await _send(args, client, journal, progress, stop)
         elapsed = time.perf_counter() - started
-        outcomes, failed = _write_results(journal, args.out)
+        if stop.requested:  # stopped between rows: the results file waits for the last run
+            return fail("stopped; run the same command again to resume", EXIT_INTERRUPTED)
+        outcomes, failed = await _write_results(journal, args.out)
     finally:
         journal.close()
     _summary(outcomes, failed, total, elapsed, args.out, client)
@@ -173,7 +182,7 @@ def _open_journal(
     return journal
 
 
-def _register(
+async def _register(
     path: Path, file_format: str | None, profile: RegionProfile, journal: SqliteJournal
 ) -> tuple[int, list[tuple[int, Violation]], int]:
     """Read every row once: validate it, find repeated trade numbers (through the journal's
@@ -209,6 +218,7 @@ def _register(
         chunk.append(item)
         if len(chunk) >= _CHUNK:
             flush()
+            await asyncio.sleep(0)  # a Ctrl+C is heard during a long file too
     if chunk:
         flush()
     return total, shown, bad_rows
@@ -233,12 +243,13 @@ def _report_invalid(shown: list[tuple[int, Violation]], bad_rows: int) -> None:
         print(f"... and more: {bad_rows} invalid rows in all", flush=True)
 
 
-def _identity(path: Path, client: VexoraClient) -> dict[str, str]:
+async def _identity(path: Path, client: VexoraClient) -> dict[str, str]:
     digest = hashlib.sha256()
     try:
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
+                await asyncio.sleep(0)
     except OSError as exc:
         raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from None
     return {
@@ -250,7 +261,11 @@ def _identity(path: Path, client: VexoraClient) -> dict[str, str]:
 
 
 async def _send(
-    args: argparse.Namespace, client: VexoraClient, journal: SqliteJournal, progress: Progress
+    args: argparse.Namespace,
+    client: VexoraClient,
+    journal: SqliteJournal,
+    progress: Progress,
+    stop: Stop,
 ) -> None:
     group = max(args.concurrency, 16)
     claimed: dict[str, Claim] = {}  # trade number -> its claim, while in flight
@@ -271,8 +286,10 @@ async def _send(
         """The rows to send, claimed from the journal a group at a time (committed as in
         flight before the first of them can leave), matched with their lines of the file."""
         records = read_records(args.input, args.format)
-        while claims := journal.claim_next(group):
+        while not stop.requested and (claims := journal.claim_next(group)):
             for claim in claims:
+                if stop.requested:  # claimed, never sent: re-driven (and created) next run
+                    return
                 item = to_row(claim.row, _seek(records, claim.row, args.input))
                 if item.request is None or item.request.trade_no != claim.trade_no:
                     raise InputFileError(f"{args.input} changed while the batch was running")
@@ -339,7 +356,9 @@ def _result(row: int, result: BatchResult) -> dict[str, Any]:
     return line
 
 
-def _write_results(journal: SqliteJournal, out: Path) -> tuple[Counter[str], list[dict[str, Any]]]:
+async def _write_results(
+    journal: SqliteJournal, out: Path
+) -> tuple[Counter[str], list[dict[str, Any]]]:
     """Write the results file atomically from the journal: the count of each outcome, and
     the first rows that did not become links."""
     outcomes: Counter[str] = Counter()
@@ -352,12 +371,16 @@ def _write_results(journal: SqliteJournal, out: Path) -> tuple[Counter[str], lis
             if line["outcome"] != BatchOutcome.CREATED and len(failed) < _SHOWN:
                 failed.append(line)
             handle.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+            if sum(outcomes.values()) % _CHUNK == 0:
+                await asyncio.sleep(0)
     os.replace(temporary, out)
     return outcomes, failed
 
 
 def _describe(line: dict[str, Any]) -> str:
-    if line.get("violations"):
+    if line["outcome"] == BatchOutcome.EXISTS:
+        detail = f"created as {line.get('platFormTradeNo')}, but its link was lost (query it)"
+    elif line.get("violations"):
         detail = ", ".join(f"{v['field']}: {v['rule']}" for v in line["violations"])
     elif line.get("code"):
         detail = f"gateway code {line['code']}: {line.get('message', '')}"

@@ -25,6 +25,7 @@ __all__ = [
     "EXIT_OK",
     "EXIT_USAGE",
     "Progress",
+    "Stop",
     "add_credentials",
     "client_from",
     "endpoint",
@@ -87,11 +88,21 @@ def client_from(args: argparse.Namespace, **options: Any) -> VexoraClient:
 T = TypeVar("T")
 
 
-def run_stoppable(main: Coroutine[Any, Any, T], stopping: str) -> T | None:
-    """``asyncio.run(main)``, stopped cleanly by one Ctrl+C: None if it was stopped.
+class Stop:
+    """Set by the first Ctrl+C: work that can wind down gracefully checks ``requested``."""
 
-    The first Ctrl+C says so at once and cancels ``main`` (whose ``finally`` blocks and
-    TaskGroups then wind down the work in flight); a second one interrupts at once.
+    def __init__(self) -> None:
+        self.requested = False
+
+
+def run_stoppable(
+    main: Coroutine[Any, Any, T], stopping: str, *, stop: Stop | None = None, grace: float = 0.5
+) -> T | None:
+    """``asyncio.run(main)``, stopped cleanly by one Ctrl+C: None if it was cancelled.
+
+    The first Ctrl+C says so at once and sets ``stop.requested`` (no new work starts); after
+    ``grace`` seconds ``main`` is cancelled, and its ``finally`` blocks and TaskGroups wind
+    down whatever is still in flight. A second Ctrl+C interrupts at once.
     """
 
     async def guarded() -> T:
@@ -103,7 +114,11 @@ def run_stoppable(main: Coroutine[Any, Any, T], stopping: str) -> T | None:
             print(f"vexora-async: stopping ({stopping}); Ctrl+C again to quit at once",
                   file=sys.stderr, flush=True)  # fmt: skip
             loop.remove_signal_handler(signal.SIGINT)  # the next one raises KeyboardInterrupt
-            task.cancel()
+            if stop is None:
+                task.cancel()
+            else:
+                stop.requested = True
+                loop.call_later(grace, task.cancel)
 
         installed = False
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
