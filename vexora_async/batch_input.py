@@ -42,7 +42,7 @@ __all__ = [
 
 FORMATS = ("csv", "jsonl")
 MAX_LINE = 1 << 20  # a JSON Lines line longer than this is one bad row, not a memory spike
-MAX_AMOUNT_DIGITS = 30  # far beyond any real amount; keeps 1e999999999 from being formatted
+MAX_AMOUNT_DIGITS = 18  # below 2**63 (what JSON encoders take); far beyond any real amount
 _FIELDS = {a.name for a in attrs.fields(CheckoutRequest) if a.name != "extra"}
 _NAMES = {**{wire_name(name): name for name in _FIELDS}, **{name: name for name in _FIELDS}}
 _SCALARS = (str, int, Decimal)

@@ -161,11 +161,14 @@ class SqliteJournal:
                 raise JournalError(
                     f"the journal {self.path} is in use by another run (wait for it to end)"
                 ) from None
-            raise JournalError(f"the journal {self.path} is unusable: {exc}") from None
+            raise JournalError(
+                f"the journal {self.path} is unusable ({exc}); pass --restart to start over"
+            ) from None
         except (sqlite3.DatabaseError, OSError) as exc:
             self._db.close()
             raise JournalError(
-                f"the journal {self.path} is corrupt or not a journal ({exc})"
+                f"the journal {self.path} is corrupt or not a journal ({exc}), so which orders"
+                " were sent is unknown; pass --restart to start over"
             ) from None
 
     # -- identity -------------------------------------------------------------------------
@@ -185,7 +188,7 @@ class SqliteJournal:
             )
             raise JournalError(
                 f"the journal {self.path} belongs to another run (it differs in: "
-                f"{', '.join(differing)})"
+                f"{', '.join(differing)}); use another --journal, or pass --restart to start over"
             )
         return True
 

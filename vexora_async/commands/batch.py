@@ -22,6 +22,7 @@ import asyncio
 import hashlib
 import json
 import os
+import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -106,6 +107,9 @@ def run(args: argparse.Namespace) -> int:
         return fail(str(exc), EXIT_CONFIG)
     except InputFileError as exc:
         return fail(str(exc), EXIT_INVALID_INPUT)
+    except (OSError, sqlite3.Error) as exc:  # e.g. a full disk: what is committed stays
+        return fail(f"cannot write the journal or results ({exc}); run again to resume",
+                    EXIT_CONFIG)  # fmt: skip
     if code is None:
         return fail("stopped; run the same command again to resume", EXIT_INTERRUPTED)
     return code
