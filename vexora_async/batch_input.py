@@ -168,8 +168,9 @@ def to_row(row: int, record: Record | Violation) -> InputRow:
     violations: list[Violation] = []
     for key, value in record.items():
         name = _NAMES.get(key)
-        if not _usable_text(key):
-            violations.append(Violation("row", "not_utf8", "a column name is not valid text"))
+        if not _usable_text(key) or not key.strip() or not key.isprintable() or len(key) > 64:
+            # Not a name that can be shown on one line: say which rule, not the name.
+            violations.append(Violation("row", "bad_column_name", "empty, too long or not text"))
             continue
         field = name or key
         problem = _check_value(field, value)
