@@ -137,27 +137,48 @@ class _Pool:
 
     async def pull(self) -> tuple[int, CheckoutRequest] | None:
         """The next input and its index, or None once the input is done (or broke)."""
+        if self._sync is not None:
+            return self.pull_sync()
         if self.exhausted:
             return None
+        assert self._async is not None
+        async with self._lock:
+            if self.exhausted:
+                return None
+            try:
+                request = await anext(self._async)
+            except StopAsyncIteration:
+                self.exhausted = True
+                return None
+            except Exception as exc:  # raised to the caller after the work in flight is out
+                self.exhausted = True
+                self.input_error = exc
+                return None
+        index = self.index
+        self.index += 1
+        return index, request
+
+    def pull_sync(self) -> tuple[int, CheckoutRequest] | None:
+        """``pull`` for a plain iterator: no await, so no lock and no coroutine per item."""
+        if self.exhausted:
+            return None
+        assert self._sync is not None
         try:
-            if self._sync is not None:
-                request = next(self._sync)
-            else:
-                assert self._async is not None
-                async with self._lock:
-                    if self.exhausted:
-                        return None
-                    request = await anext(self._async)
-        except (StopIteration, StopAsyncIteration):
+            request = next(self._sync)
+        except StopIteration:
             self.exhausted = True
             return None
-        except Exception as exc:  # raised to the caller after the work in flight is out
+        except Exception as exc:
             self.exhausted = True
             self.input_error = exc
             return None
         index = self.index
         self.index += 1
         return index, request
+
+    @property
+    def is_sync(self) -> bool:
+        return self._sync is not None
 
     async def one(self, index: int, request: CheckoutRequest) -> BatchResult:
         try:
@@ -192,8 +213,12 @@ async def run_batch(
     channel: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)
 
     async def work() -> None:
-        while (item := await pool.pull()) is not None:
-            await channel.put(await pool.one(*item))
+        if pool.is_sync:  # the common case, without a coroutine per pull
+            while (item := pool.pull_sync()) is not None:
+                await channel.put(await pool.one(*item))
+        else:
+            while (item := await pool.pull()) is not None:
+                await channel.put(await pool.one(*item))
 
     async def run_pool() -> None:
         async with asyncio.TaskGroup() as group:
@@ -239,7 +264,7 @@ async def collect_batch(
     results: list[Any] = []
 
     async def work() -> None:
-        while (item := await pool.pull()) is not None:
+        while (item := pool.pull_sync() if pool.is_sync else await pool.pull()) is not None:
             index, request = item
             results.append(None)  # claim the slot in input order
             results[index] = await pool.one(index, request)

@@ -138,6 +138,12 @@ class SqliteJournal:
     Not thread-safe: use it from one thread (the event loop's).
     """
 
+    PRAGMAS: tuple[str, ...] = (
+        "locking_mode=EXCLUSIVE",
+        "journal_mode=DELETE",
+        "synchronous=NORMAL",
+    )
+
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._after = 0  # rows up to here were claimed in this run
@@ -149,9 +155,8 @@ class SqliteJournal:
         try:
             if not existed:
                 os.chmod(self.path, 0o600)
-            self._db.execute("PRAGMA locking_mode=EXCLUSIVE")
-            self._db.execute("PRAGMA journal_mode=DELETE")
-            self._db.execute("PRAGMA synchronous=NORMAL")
+            for pragma in self.PRAGMAS:
+                self._db.execute(f"PRAGMA {pragma}")
             with self._transaction():  # takes the exclusive lock now, not at the first write
                 for statement in _SCHEMA:
                     self._db.execute(statement)

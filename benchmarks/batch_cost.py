@@ -1,0 +1,132 @@
+"""Client CPU per row of the ``batch`` command, against the bare SDK, and per journal setting.
+
+    python -m benchmarks.batch_cost --rows 4000 --repeats 3
+
+Each variant runs in a fresh process against one sandbox (served by this process, so its
+CPU is not counted). A variant runs twice, with ``--rows`` and with 100 rows; the difference
+in the child's CPU (user + system, from ``wait4``) divided by the difference in rows is the
+marginal CPU per row, so imports and start-up cancel out. Repeats are interleaved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from vexora_async.sandbox import SandboxThread
+
+MERCHANT, SECRET = "0000000001", "TESTSECRET"
+_FIELDS = ["trade_no", "amount", "username", "mobile", "email", "notify_url"]
+
+_SDK = """
+import asyncio, csv, sys
+from vexora_async import CheckoutRequest, VexoraClient
+def requests():
+    with open(sys.argv[1], newline="") as handle:
+        for row in csv.DictReader(handle):
+            yield CheckoutRequest(**row)
+async def main():
+    async with VexoraClient(merchant_no="{m}", secret="{s}", base_url=sys.argv[2],
+                            limit=64) as client:
+        if sys.argv[3] == "single":  # 64 workers awaiting single calls: the floor for the pool
+            it = requests()
+            async def work():
+                for request in it:
+                    await client.create_payment_link(request)
+            await asyncio.gather(*(work() for _ in range(64)))
+        else:
+            async for _ in client.create_payment_links(requests(), concurrency=64):
+                pass
+asyncio.run(main())
+""".replace("{m}", MERCHANT).replace("{s}", SECRET)
+
+_BATCH = """
+import sys
+from vexora_async.journal import SqliteJournal
+SqliteJournal.PRAGMAS = tuple(p for p in sys.argv[4].split(",") if p)
+from vexora_async.cli import main
+sys.exit(main(["batch", sys.argv[1], "--out", sys.argv[3], "--progress", "none",
+               "--concurrency", "64", "--merchant-no", "{m}", "--secret", "{s}",
+               "--base-url", sys.argv[2]]))
+""".replace("{m}", MERCHANT).replace("{s}", SECRET)
+
+VARIANTS = {
+    "sdk: await single calls (64 workers)": ("sdk", "single"),
+    "sdk: create_payment_links": ("sdk", "pool"),
+    "batch: DELETE, synchronous=NORMAL (default)": (
+        "batch", "locking_mode=EXCLUSIVE,journal_mode=DELETE,synchronous=NORMAL"),
+    "batch: DELETE, synchronous=FULL": (
+        "batch", "locking_mode=EXCLUSIVE,journal_mode=DELETE,synchronous=FULL"),
+    "batch: DELETE, synchronous=OFF": (
+        "batch", "locking_mode=EXCLUSIVE,journal_mode=DELETE,synchronous=OFF"),
+    "batch: WAL, synchronous=NORMAL": (
+        "batch", "locking_mode=EXCLUSIVE,journal_mode=WAL,synchronous=NORMAL"),
+}  # fmt: skip
+
+
+def _write(path: Path, tag: str, rows: int) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=_FIELDS)
+        writer.writeheader()
+        for i in range(rows):
+            writer.writerow({
+                "trade_no": f"BC{tag}{i:07d}", "amount": 10000 + i, "username": "Budi",
+                "mobile": "081234567890", "email": "budi@example.com",
+                "notify_url": "http://127.0.0.1:9/notify",
+            })  # fmt: skip
+
+
+def _cpu(command: list[str]) -> tuple[float, float]:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise RuntimeError(process.stderr.read().decode() if process.stderr else "failed")
+    return usage.ru_utime, usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=4000)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    small = 100
+    per_row: dict[str, list[tuple[float, float]]] = {name: [] for name in VARIANTS}
+    with SandboxThread(time_factor=0.001) as sandbox, tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        run = 0
+        for _ in range(args.repeats):
+            for name, (kind, option) in VARIANTS.items():
+                cpu = []
+                for rows in (small, args.rows):
+                    run += 1
+                    source, out = work / f"in{run}.csv", work / f"out{run}.jsonl"
+                    _write(source, str(run), rows)
+                    if kind == "sdk":
+                        command = [sys.executable, "-c", _SDK, str(source), sandbox.base_url,
+                                   option]  # fmt: skip
+                    else:
+                        command = [sys.executable, "-c", _BATCH, str(source), sandbox.base_url,
+                                   str(out), option]  # fmt: skip
+                    cpu.append(_cpu(command))
+                rows_more = args.rows - small
+                per_row[name].append(
+                    ((cpu[1][0] - cpu[0][0]) / rows_more * 1e6,
+                     (cpu[1][1] - cpu[0][1]) / rows_more * 1e6)
+                )  # fmt: skip
+    base = statistics.median(u + s for u, s in per_row["sdk: create_payment_links"])
+    print(f"client CPU per row, µs (median of {args.repeats}; user / system / total / vs SDK)")
+    for name, values in per_row.items():
+        user = statistics.median(u for u, _ in values)
+        system = statistics.median(s for _, s in values)
+        total = statistics.median(u + s for u, s in values)
+        print(f"  {name:<46} {user:7.1f} {system:7.1f} {total:7.1f}  {total / base:5.2f}x")
+
+
+if __name__ == "__main__":
+    main()
