@@ -17,6 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from vexora_async.sandbox import SandboxThread
@@ -82,12 +83,15 @@ def _write(path: Path, tag: str, rows: int) -> None:
             })  # fmt: skip
 
 
-def _cpu(command: list[str]) -> tuple[float, float]:
+def _cpu(command: list[str]) -> tuple[float, float, float]:
+    """(user, system, wall) seconds of one child process."""
+    started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(process.pid, 0)
+    wall = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) not in (0, 1):
         raise RuntimeError(process.stderr.read().decode() if process.stderr else "failed")
-    return usage.ru_utime, usage.ru_stime
+    return usage.ru_utime, usage.ru_stime, wall
 
 
 def main() -> None:
@@ -96,7 +100,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     small = 100
-    per_row: dict[str, list[tuple[float, float]]] = {name: [] for name in VARIANTS}
+    per_row: dict[str, list[tuple[float, float, float]]] = {name: [] for name in VARIANTS}
     with SandboxThread(time_factor=0.001) as sandbox, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         run = 0
@@ -117,15 +121,19 @@ def main() -> None:
                 rows_more = args.rows - small
                 per_row[name].append(
                     ((cpu[1][0] - cpu[0][0]) / rows_more * 1e6,
-                     (cpu[1][1] - cpu[0][1]) / rows_more * 1e6)
+                     (cpu[1][1] - cpu[0][1]) / rows_more * 1e6,
+                     (cpu[1][2] - cpu[0][2]) / rows_more * 1e6)
                 )  # fmt: skip
-    base = statistics.median(u + s for u, s in per_row["sdk: create_payment_links"])
-    print(f"client CPU per row, µs (median of {args.repeats}; user / system / total / vs SDK)")
+    base = statistics.median(u + s for u, s, _ in per_row["sdk: create_payment_links"])
+    print(f"client CPU per row, µs (median of {args.repeats}; user / system / total / vs SDK;"
+          " then wall time per row, µs)")  # fmt: skip
     for name, values in per_row.items():
-        user = statistics.median(u for u, _ in values)
-        system = statistics.median(s for _, s in values)
-        total = statistics.median(u + s for u, s in values)
-        print(f"  {name:<46} {user:7.1f} {system:7.1f} {total:7.1f}  {total / base:5.2f}x")
+        user = statistics.median(u for u, _, _ in values)
+        system = statistics.median(s for _, s, _ in values)
+        total = statistics.median(u + s for u, s, _ in values)
+        wall = statistics.median(w for _, _, w in values)
+        print(f"  {name:<46} {user:7.1f} {system:7.1f} {total:7.1f}  {total / base:5.2f}x"
+              f"  {wall:7.1f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -121,6 +121,20 @@ def test_a_repeated_trade_no_is_invalid_and_never_sent_even_with_skip_invalid(
     assert len(_trade_nos(vexora_sandbox)) == 4
 
 
+def test_a_trade_no_first_seen_on_an_invalid_row_is_not_sent_later_either(
+    vexora_sandbox: SandboxThread, tmp_path: Path
+) -> None:
+    rows = [{**_row(0, "E"), "mobile": "123"}, _row(0, "E"), _row(1, "E")]
+    source, out = tmp_path / "orders.csv", tmp_path / "results.jsonl"
+    _write_csv(source, rows)
+    args = ["batch", str(source), "--out", str(out), "--skip-invalid", "--progress", "none"]
+    assert main([*args, *_credentials(vexora_sandbox)]) == 1
+    results = _results(out)
+    assert [r["outcome"] for r in results] == ["invalid", "invalid", "created"]
+    assert results[1]["violations"] == [{"field": "trade_no", "rule": "duplicate_trade_no"}]
+    assert _trade_nos(vexora_sandbox) == [rows[2]["trade_no"]]
+
+
 def test_the_summary_lists_the_first_failed_rows_and_where_the_rest_are(
     vexora_sandbox: SandboxThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -360,4 +374,4 @@ def test_demo_with_faults_explains_outcomes_and_finds_no_lies(
     assert "120 orders, 0 lies" in out
     assert "(links returned only)" in out
     if "outcome: exists" in out:
-        assert "its link lost to a fault" in out
+        assert "exists: order created, its link lost to a fault" in out

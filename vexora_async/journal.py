@@ -92,9 +92,12 @@ class BatchJournal(Protocol):
 
     def registered(self) -> bool: ...
 
-    def claim_next(self, limit: int) -> list[Claim]:
+    def claim_next(
+        self, limit: int, finished: Iterable[tuple[int, Mapping[str, Any]]] = ()
+    ) -> list[Claim]:
         """The next rows to send, in row order, marked in flight before this returns.
-        Rows claimed earlier in this run are not claimed again."""
+        Rows claimed earlier in this run are not claimed again. ``finished`` rows are
+        recorded in the same transaction (one commit instead of two)."""
         ...
 
     def record(self, results: Iterable[tuple[int, Mapping[str, Any]]]) -> None:
@@ -105,8 +108,8 @@ class BatchJournal(Protocol):
         """How many rows are in each state."""
         ...
 
-    def export(self) -> Iterator[dict[str, Any]]:
-        """Every done row's result, in row order."""
+    def export(self) -> Iterator[tuple[str, str]]:
+        """Every done row's (outcome, result as JSON text), in row order."""
         ...
 
     def close(self) -> None: ...
@@ -114,9 +117,10 @@ class BatchJournal(Protocol):
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    # trade_no is NULL for rows that will not be sent (invalid ones)
+    # trade_no is NULL for a repeat of an earlier row's (never sent); result is JSON text,
+    # outcome its "outcome" (so the export needs no parsing)
     "CREATE TABLE IF NOT EXISTS rows (row INTEGER PRIMARY KEY, trade_no TEXT UNIQUE,"
-    " state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, result TEXT)",
+    " state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, outcome TEXT, result TEXT)",
 )
 
 
@@ -218,9 +222,12 @@ class SqliteJournal:
     def register(self, entries: Iterable[Entry]) -> None:
         with self._transaction():
             self._db.executemany(
-                "INSERT OR IGNORE INTO rows (row, trade_no, state, result) VALUES (?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO rows (row, trade_no, state, outcome, result)"
+                " VALUES (?, ?, ?, ?, ?)",
                 (
-                    (e.row, e.trade_no, PENDING if e.result is None else DONE, _dump(e.result))
+                    (e.row, e.trade_no, PENDING, None, None)
+                    if e.result is None
+                    else (e.row, e.trade_no, DONE, e.result["outcome"], _dump(e.result))
                     for e in entries
                 ),
             )
@@ -235,8 +242,11 @@ class SqliteJournal:
         found = self._db.execute("SELECT 1 FROM meta WHERE key = ?", (_REGISTERED,)).fetchone()
         return found is not None
 
-    def claim_next(self, limit: int) -> list[Claim]:
+    def claim_next(
+        self, limit: int, finished: Iterable[tuple[int, Mapping[str, Any]]] = ()
+    ) -> list[Claim]:
         with self._transaction():
+            self._record(finished)
             found = self._db.execute(
                 "SELECT row, trade_no, state FROM rows WHERE row > ? AND state != 'done'"
                 " AND trade_no IS NOT NULL ORDER BY row LIMIT ?",
@@ -255,19 +265,22 @@ class SqliteJournal:
 
     def record(self, results: Iterable[tuple[int, Mapping[str, Any]]]) -> None:
         with self._transaction():
-            self._db.executemany(
-                "UPDATE rows SET state = 'done', result = ? WHERE row = ?",
-                ((_dump(result), row) for row, result in results),
-            )
+            self._record(results)
+
+    def _record(self, results: Iterable[tuple[int, Mapping[str, Any]]]) -> None:
+        self._db.executemany(
+            "UPDATE rows SET state = 'done', outcome = ?, result = ? WHERE row = ?",
+            ((result["outcome"], _dump(result), row) for row, result in results),
+        )
 
     def counts(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT state, COUNT(*) FROM rows GROUP BY state").fetchall())
 
-    def export(self) -> Iterator[dict[str, Any]]:
-        cursor = self._db.execute("SELECT result FROM rows WHERE state = 'done' ORDER BY row")
-        for (text,) in cursor:
-            value: dict[str, Any] = json.loads(text)
-            yield value
+    def export(self) -> Iterator[tuple[str, str]]:
+        cursor = self._db.execute(
+            "SELECT outcome, result FROM rows WHERE state = 'done' ORDER BY row"
+        )
+        yield from cursor
 
     def close(self) -> None:
         self._db.close()

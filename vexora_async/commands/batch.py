@@ -197,23 +197,25 @@ async def _register(
 
     def flush() -> None:
         nonlocal bad_rows
-        earlier = journal.first_rows(
-            item.request.trade_no for item in chunk if item.request is not None
-        )
+        # Any earlier row with the same trade number counts, valid or not: which of the
+        # two the file meant cannot be known.
+        earlier = journal.first_rows(t for item in chunk if (t := _trade_no(item)) is not None)
         entries = []
         for item in chunk:
             violations = _violations(item, profile)
-            if not violations and item.request is not None:
-                first = earlier.setdefault(item.request.trade_no, item.row)
+            trade_no = _trade_no(item)
+            if trade_no is not None:
+                first = earlier.setdefault(trade_no, item.row)
                 if first != item.row:
-                    violations = (Violation("trade_no", "duplicate_trade_no", f"row {first}"),)
+                    trade_no = None  # the journal keeps each trade number once
+                    duplicate = Violation("trade_no", "duplicate_trade_no", f"row {first}")
+                    violations = (*violations, duplicate)
             if violations:
                 bad_rows += 1
                 shown.extend((item.row, v) for v in violations if len(shown) < 50)
-                entries.append(Entry(item.row, None, _invalid_result(item, violations)))
+                entries.append(Entry(item.row, trade_no, _invalid_result(item, violations)))
             else:
-                assert item.request is not None
-                entries.append(Entry(item.row, item.request.trade_no))
+                entries.append(Entry(item.row, trade_no))
         journal.register(entries)
         chunk.clear()
 
@@ -226,6 +228,10 @@ async def _register(
     if chunk:
         flush()
     return total, shown, bad_rows
+
+
+def _trade_no(item: InputRow) -> str | None:
+    return item.request.trade_no if item.request is not None else item.trade_no
 
 
 def _violations(item: InputRow, profile: RegionProfile) -> tuple[Violation, ...]:
@@ -290,7 +296,8 @@ async def _send(
         """The rows to send, claimed from the journal a group at a time (committed as in
         flight before the first of them can leave), matched with their lines of the file."""
         records = read_records(args.input, args.format)
-        while not stop.requested and (claims := journal.claim_next(group)):
+        while not stop.requested and (claims := journal.claim_next(group, finished)):
+            finished.clear()  # recorded with the claim, in one commit
             for claim in claims:
                 if stop.requested:  # claimed, never sent: re-driven (and created) next run
                     return
@@ -369,13 +376,13 @@ async def _write_results(
     failed: list[dict[str, Any]] = []
     temporary = out.with_name(out.name + ".tmp")
     # backslashreplace: a lone surrogate from a broken row is written as its JSON escape.
-    with temporary.open("w", encoding="utf-8", errors="backslashreplace") as handle:
-        for line in journal.export():
-            outcomes[line["outcome"]] += 1
-            if line["outcome"] != BatchOutcome.CREATED and len(failed) < _SHOWN:
-                failed.append(line)
-            handle.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
-            if sum(outcomes.values()) % _CHUNK == 0:
+    with temporary.open("w", encoding="utf-8") as handle:
+        for count, (outcome, text) in enumerate(journal.export(), start=1):
+            outcomes[outcome] += 1
+            if outcome != BatchOutcome.CREATED and len(failed) < _SHOWN:
+                failed.append(json.loads(text))
+            handle.write(text + "\n")  # as stored: ASCII JSON, one line
+            if count % _CHUNK == 0:
                 await asyncio.sleep(0)
     os.replace(temporary, out)
     return outcomes, failed

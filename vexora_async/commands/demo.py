@@ -179,10 +179,7 @@ def _summary(
     ordered = sorted(latencies)
     p50 = statistics.median(ordered) if ordered else 0.0
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
-    rows = [
-        (f"outcome: {name}", f"{count}  ({EXPLAINED.get(name, name)})")
-        for name, count in sorted(outcomes.items())
-    ]
+    rows = [(f"outcome: {name}", str(count)) for name, count in sorted(outcomes.items())]
     checked = sum(outcomes.values())
     rows.append(("checked against the ledger", f"{checked} orders, {lies} lies"))
     links = outcomes[BatchOutcome.CREATED]
@@ -196,3 +193,5 @@ def _summary(
     if sample is not None:
         rows.append(("a payment URL", sample.payment_url))
     print_table(f"{args.links} {args.region} links in {elapsed:.2f} s", rows)
+    for name in sorted(outcomes):
+        print(f"  {name}: {EXPLAINED.get(name, name)}")
