@@ -54,14 +54,26 @@ class InputFileError(ValueError):
     """The input file cannot be used at all (one line for the user, no traceback)."""
 
 
-@attrs.frozen(slots=True)
 class InputRow:
-    """One input row: its request, or why none could be built."""
+    """One input row: its request, or why none could be built. (A plain slotted carrier:
+    one is made per row, twice per run.)"""
 
-    row: int
-    request: CheckoutRequest | None
-    violations: tuple[Violation, ...] = ()
-    trade_no: str | None = None  # as written, when it is usable text
+    __slots__ = ("request", "row", "trade_no", "violations")
+
+    def __init__(
+        self,
+        row: int,
+        request: CheckoutRequest | None,
+        violations: tuple[Violation, ...] = (),
+        trade_no: str | None = None,  # as written, when it is usable text
+    ) -> None:
+        self.row = row
+        self.request = request
+        self.violations = violations
+        self.trade_no = trade_no
+
+    def __repr__(self) -> str:  # no field values: they may hold payer data
+        return f"InputRow(row={self.row}, ok={self.request is not None})"
 
 
 def detect_format(path: Path) -> str:
@@ -168,18 +180,22 @@ def to_row(row: int, record: Record | Violation) -> InputRow:
     violations: list[Violation] = []
     for key, value in record.items():
         name = _NAMES.get(key)
-        if not _usable_text(key) or not key.strip() or not key.isprintable() or len(key) > 64:
+        if name is None and not _good_column(key):
             # Not a name that can be shown on one line: say which rule, not the name.
             violations.append(Violation("row", "bad_column_name", "empty, too long or not text"))
             continue
         field = name or key
-        problem = _check_value(field, value)
+        if type(value) is str and (value.isascii() or _usable_text(value)) and field != "amount":
+            problem = None  # the common case, a CSV cell: nothing more to check here
+        else:
+            problem = _check_value(field, value)
+            value = _plain(field, value)
         if problem is not None:
             violations.append(problem)
         elif name is None:
-            extra[key] = _plain(field, value)
+            extra[key] = value
         else:
-            known[name] = _plain(field, value)
+            known[name] = value
     trade_no = known.get("trade_no")
     shown = trade_no if isinstance(trade_no, str) else None
     if trade_no is None and not any(v.field == "trade_no" for v in violations):
@@ -234,6 +250,10 @@ def _plain(field: str, value: Any) -> Any:
     if field != "amount" and isinstance(value, Decimal) and value == value.to_integral_value():
         return int(value)
     return value
+
+
+def _good_column(key: str) -> bool:
+    return len(key) <= 64 and key.isprintable() and bool(key.strip()) and _usable_text(key)
 
 
 def _usable_text(text: str) -> bool:

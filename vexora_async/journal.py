@@ -305,9 +305,13 @@ def remove_journal(path: Path) -> None:
         Path(str(path) + suffix).unlink(missing_ok=True)
 
 
+# Built once: json.dumps with options builds an encoder per call. ASCII escapes: a lone
+# surrogate from a broken input row cannot break the store or the results file.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
+
+
 def _dump(result: Mapping[str, Any] | None) -> str | None:
-    # ASCII escapes: a lone surrogate from a broken input row cannot break the store.
-    return None if result is None else json.dumps(result, separators=(",", ":"))
+    return None if result is None else _encode(result)
 
 
 class _Transaction:

@@ -63,7 +63,7 @@ NAME = "batch"
 HELP = "create a payment link for every row of a CSV or JSONL file (resumable)"
 _CHUNK = 500  # rows read and registered per journal transaction
 _SHOWN = 10  # failed or invalid rows listed on the terminal; the rest are in the file
-_FLUSH_AFTER = 0.25  # seconds a finished row may wait for its group's commit
+_FLUSH_AFTER = 0.5  # seconds a finished row may wait for a commit when no claim comes
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -317,7 +317,9 @@ async def _send(
             claim = claimed.pop(result.trade_no)
             finished.append((claim.row, _result(claim.row, result)))
             progress.advance()
-            if len(finished) >= group:
+            # Finished rows normally ride along with the next claim (one commit per group);
+            # on their own only when claims stop coming (the end of the file, a stall).
+            if len(finished) >= 2 * group:
                 commit()
             elif timer is None:
                 timer = loop.call_later(_FLUSH_AFTER, commit)
