@@ -60,12 +60,12 @@ sys.exit(main(["batch", sys.argv[1], "--out", sys.argv[3], "--progress", "none",
 VARIANTS = {
     "sdk: await single calls (64 workers)": ("sdk", "single"),
     "sdk: create_payment_links": ("sdk", "pool"),
-    "batch: DELETE, synchronous=NORMAL (default)": (
+    "batch: DELETE, synchronous=OFF (default)": (
+        "batch", "locking_mode=EXCLUSIVE,journal_mode=DELETE,synchronous=OFF"),
+    "batch: DELETE, synchronous=NORMAL": (
         "batch", "locking_mode=EXCLUSIVE,journal_mode=DELETE,synchronous=NORMAL"),
     "batch: DELETE, synchronous=FULL": (
         "batch", "locking_mode=EXCLUSIVE,journal_mode=DELETE,synchronous=FULL"),
-    "batch: DELETE, synchronous=OFF": (
-        "batch", "locking_mode=EXCLUSIVE,journal_mode=DELETE,synchronous=OFF"),
     "batch: WAL, synchronous=NORMAL": (
         "batch", "locking_mode=EXCLUSIVE,journal_mode=WAL,synchronous=NORMAL"),
 }  # fmt: skip
@@ -130,8 +130,8 @@ def main() -> None:
                      (cpu[1][2] - cpu[0][2]) / rows_more * 1e6)
                 )  # fmt: skip
     base = per_row["sdk: create_payment_links"]
-    print(f"client CPU per row, µs, median of {args.repeats} (user, system, total); the ratio to"
-          " create_payment_links within each repeat (median, min-max); wall µs per row")  # fmt: skip
+    print(f"client CPU per row, µs, median of {args.repeats} (user, system, total); the ratio"
+          " to create_payment_links within each repeat (median, min-max); wall µs per row")  # fmt: skip
     for name, values in per_row.items():
         user = statistics.median(u for u, _, _ in values)
         system = statistics.median(s for _, s, _ in values)
