@@ -130,8 +130,10 @@ def main() -> None:
                      (cpu[1][2] - cpu[0][2]) / rows_more * 1e6)
                 )  # fmt: skip
     base = per_row["sdk: create_payment_links"]
-    print(f"client CPU per row, µs, median of {args.repeats} (user, system, total); the ratio"
-          " to create_payment_links within each repeat (median, min-max); wall µs per row")  # fmt: skip
+    print(
+        f"client CPU per row, µs, median of {args.repeats} (user, system, total); the ratio"
+        " to create_payment_links within each repeat (median, min-max); wall µs per row"
+    )
     for name, values in per_row.items():
         user = statistics.median(u for u, _, _ in values)
         system = statistics.median(s for _, s, _ in values)
