@@ -6,6 +6,15 @@ Each variant runs in a fresh process against one sandbox (served by this process
 CPU is not counted). A variant runs twice, with ``--rows`` and with 100 rows; the difference
 in the child's CPU (user + system, from ``wait4``) divided by the difference in rows is the
 marginal CPU per row, so imports and start-up cancel out. Repeats are interleaved.
+
+    python -m benchmarks.batch_cost --overhead --rows 5000
+
+measures, in this process and with no network, what the command adds per row: the SDK's
+create is replaced by one that only validates (as the SDK does) and returns a canned link,
+so the difference between the command and a bare ``create_payment_links`` over the same CSV
+is the command's own cost (reading twice, validating once more, the journal, the results
+file). On a shared or virtual machine, whose CPU accounting swings between repeats, this is
+the steadier figure.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from vexora_async.sandbox import SandboxThread
@@ -94,12 +104,82 @@ def _cpu(command: list[str]) -> tuple[float, float, float]:
     return usage.ru_utime, usage.ru_stime, wall
 
 
+def overhead(rows: int, repeats: int) -> None:
+    import asyncio
+    import contextlib
+    import io
+    from unittest import mock
+
+    from vexora_async import CheckoutRequest, VexoraClient
+    from vexora_async.cli import main as cli
+    from vexora_async.journal import SqliteJournal, remove_journal
+    from vexora_async.models import PaymentLink
+    from vexora_async.wire import structure_response
+
+    link = structure_response(
+        {"tradeNo": "X", "platFormTradeNo": "P1", "paymentUrl": "http://x/cashier/1",
+         "status": "0015", "amount": "10000"}, PaymentLink, "link",
+    )  # fmt: skip
+
+    async def create(self: VexoraClient, request: CheckoutRequest, **_: object) -> PaymentLink:
+        self.profile.prepare(request)  # what the SDK does before sending
+        await asyncio.sleep(0)
+        return link
+
+    def bare(source: Path, _: Path) -> None:
+        def requests() -> Iterator[CheckoutRequest]:
+            with source.open(newline="") as handle:
+                for row in csv.DictReader(handle):
+                    yield CheckoutRequest(**row)  # type: ignore[arg-type]
+
+        async def run() -> None:
+            async with VexoraClient(merchant_no=MERCHANT, secret=SECRET,
+                                    base_url="http://127.0.0.1:9") as client:  # fmt: skip
+                async for _ in client.create_payment_links(requests(), concurrency=64):
+                    pass
+
+        asyncio.run(run())
+
+    def batch(pragmas: str) -> Callable[[Path, Path], None]:
+        def run(source: Path, out: Path) -> None:
+            SqliteJournal.PRAGMAS = tuple(pragmas.split(","))
+            cli(["batch", str(source), "--out", str(out), "--progress", "none",
+                 "--merchant-no", MERCHANT, "--secret", SECRET, "--base-url",
+                 "http://127.0.0.1:9"])  # fmt: skip
+            remove_journal(Path(str(out) + ".journal"))
+            out.unlink()
+
+        return run
+
+    ways: dict[str, Callable[[Path, Path], None]] = {"sdk: create_payment_links": bare}
+    ways.update({name: batch(how) for name, (kind, how) in VARIANTS.items() if kind == "batch"})
+    costs: dict[str, list[float]] = {name: [] for name in ways}
+    with tempfile.TemporaryDirectory() as tmp, mock.patch.object(
+        VexoraClient, "create_payment_link", create
+    ), contextlib.redirect_stdout(io.StringIO()):
+        source = Path(tmp) / "in.csv"
+        _write(source, "OV", rows)
+        for _ in range(repeats):
+            for name, way in ways.items():
+                started = time.process_time()
+                way(source, Path(tmp) / "out.jsonl")
+                costs[name].append((time.process_time() - started) / rows * 1e6)
+    base = min(costs["sdk: create_payment_links"])
+    print(f"CPU per row without the network, µs (min of {repeats}); added by the command")
+    for name, values in costs.items():
+        print(f"  {name:<46} {min(values):6.1f}  +{min(values) - base:5.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=4000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", help="run only the variants whose name contains this")
+    parser.add_argument("--overhead", action="store_true", help="the command's own cost only")
     args = parser.parse_args()
+    if args.overhead:
+        overhead(args.rows, args.repeats)
+        return
     variants = {
         name: how for name, how in VARIANTS.items()
         if not args.only or args.only in name or name == "sdk: create_payment_links"
