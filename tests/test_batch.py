@@ -332,3 +332,70 @@ def test_ok_narrows_the_result_for_mypy(tmp_path: Path) -> None:
         cwd=Path(__file__).parent.parent,
     )
     assert checked.returncode == 1 and "union-attr" in checked.stdout
+
+
+_STOP_EVERY_WAY = """
+import asyncio
+from vexora_async import CheckoutRequest
+from vexora_async.retry import RetryPolicy
+from vexora_async.sandbox import Sandbox, TEST_MERCHANTS, run_sandbox
+
+def requests(tag):
+    return (CheckoutRequest(trade_no=f"XD{tag}{i:07d}", amount=10000 + i, username="Budi",
+            mobile="081234567890", email="budi@example.com",
+            notify_url="http://127.0.0.1:9/notify") for i in range(1_000_000))
+
+async def main():
+    sandbox = Sandbox(TEST_MERCHANTS, time_factor=0.001)
+    sandbox.faults.delay = 30.0  # some answers are held: workers are stuck mid-request
+    sandbox.faults.set_rate(0.2, seed=1, operations=("checkout",))
+    async with run_sandbox(sandbox=sandbox) as served:
+        policy = RetryPolicy(attempts=1, attempt_timeout=60, reconcile=False)
+        async with served.client("IDR", retry=policy) as client:
+            try:
+                await asyncio.wait_for(client.create_payment_links(requests("A")), 0.5)
+            except TimeoutError:
+                print("timeout ok")
+            async def drain():
+                async for _ in client.create_payment_links(requests("B")):
+                    pass
+            try:
+                await asyncio.wait_for(drain(), 0.5)
+            except TimeoutError:
+                print("iterated timeout ok")
+            async for _ in client.create_payment_links(requests("C")):
+                break
+            iterator = aiter(client.create_payment_links(requests("D")))
+            await anext(iterator)
+            await iterator.aclose()
+            task = asyncio.ensure_future(client.create_payment_links(requests("E")))
+            await asyncio.sleep(0.3)  # let it get under way: the point is to cancel mid-run
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                print("cancel ok")
+            for _ in range(10):
+                await asyncio.sleep(0)
+            left = asyncio.all_tasks() - {asyncio.current_task()}
+            ours = [t for t in left if "vexora_async/batch.py" in repr(t)]
+            print("left", len(ours))
+
+asyncio.run(main())
+"""
+
+
+def test_every_way_of_stopping_is_clean_under_python_dev_mode() -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", _STOP_EVERY_WAY],
+        capture_output=True,
+        text=True,
+        timeout=120,  # a hang fails here
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:4] == [
+        "timeout ok", "iterated timeout ok", "cancel ok", "left 0",
+    ]  # fmt: skip
+    for noise in ("Exception ignored", "Task was destroyed", "never awaited", "Unclosed",
+                  "Traceback"):  # fmt: skip
+        assert noise not in done.stderr, done.stderr
