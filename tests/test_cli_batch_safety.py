@@ -352,6 +352,12 @@ def test_connect_errors_name_the_host_and_port(
     assert main(["query", "T1", *base]) == 1
     assert f"could not connect to 127.0.0.1:{port}" in capsys.readouterr().err
 
+    # The gateway comes up: the same command sends what was never sent.
+    with SandboxThread(port=port, time_factor=0.001) as sandbox:
+        assert main(["batch", str(source), "--out", str(out), "--progress", "none", *base]) == 0
+        assert _results(out)[0]["outcome"] == "created"
+        assert _trade_nos(sandbox) == ["CLIN000000"]
+
 
 def test_version_and_python_dash_m(capsys: pytest.CaptureFixture[str]) -> None:
     from vexora_async import __version__

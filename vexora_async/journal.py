@@ -104,6 +104,15 @@ class BatchJournal(Protocol):
         """Finished rows: their results, marked done."""
         ...
 
+    def retry(self, outcomes: Mapping[str, str]) -> int:
+        """Put done rows with these outcomes back to a state (``pending`` for rows never
+        sent, ``in_flight`` for rows that may have been); how many."""
+        ...
+
+    def is_empty(self) -> bool:
+        """No identity and no rows (a file emptied or truncated)."""
+        ...
+
     def counts(self) -> dict[str, int]:
         """How many rows are in each state."""
         ...
@@ -279,6 +288,17 @@ class SqliteJournal:
             "UPDATE rows SET state = 'done', outcome = ?, result = ? WHERE row = ?",
             ((result["outcome"], _dump(result), row) for row, result in results),
         )
+
+    def retry(self, outcomes: Mapping[str, str]) -> int:
+        changed = 0
+        with self._transaction():
+            for outcome, state in outcomes.items():
+                changed += self._db.execute(
+                    "UPDATE rows SET state = ?, outcome = NULL, result = NULL"
+                    " WHERE state = 'done' AND outcome = ? AND trade_no IS NOT NULL",
+                    (state, outcome),
+                ).rowcount
+        return changed
 
     def counts(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT state, COUNT(*) FROM rows GROUP BY state").fetchall())

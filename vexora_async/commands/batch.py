@@ -40,7 +40,17 @@ from ..errors import (
     ValidationError,
     Violation,
 )
-from ..journal import DONE, IN_FLIGHT, Claim, Entry, JournalError, SqliteJournal, remove_journal
+from ..journal import (
+    DONE,
+    IN_FLIGHT,
+    PENDING,
+    BatchJournal,
+    Claim,
+    Entry,
+    JournalError,
+    SqliteJournal,
+    remove_journal,
+)
 from ..models import CheckoutRequest, PaymentLink
 from ..regions import RegionProfile
 from .common import (
@@ -63,6 +73,9 @@ NAME = "batch"
 HELP = "create a payment link for every row of a CSV or JSONL file (resumable)"
 _CHUNK = 500  # rows read and registered per journal transaction
 _SHOWN = 10  # failed or invalid rows listed on the terminal; the rest are in the file
+# Finished rows a rerun tries again: never sent (safe to send), or unknown (re-driven as
+# maybe sent: the client asks the gateway before it believes a rejection).
+_RETRIED = {BatchOutcome.NOT_SENT: PENDING, BatchOutcome.UNKNOWN: IN_FLIGHT}
 _FLUSH_AFTER = 0.5  # seconds a finished row may wait for a commit when no claim comes
 
 
@@ -136,12 +149,14 @@ async def _run(args: argparse.Namespace, stop: Stop) -> int:
                     EXIT_INVALID_INPUT,
                 )
             journal.mark_registered()
+        retried = journal.retry(_RETRIED) if resumed else 0
         counts = Counter(journal.counts())
         total = sum(counts.values())
         if resumed:
             print(
-                f"resuming: {counts[DONE]} done, {counts[IN_FLIGHT]} in flight (re-driven "
-                "under the same trade numbers), the rest pending",
+                f"resuming: {counts[DONE]} done, {counts[IN_FLIGHT]} in flight or unknown "
+                f"(re-driven under the same trade numbers, {retried} of them from the last "
+                "results), the rest pending",
                 flush=True,
             )
         started = time.perf_counter()
@@ -187,7 +202,7 @@ def _open_journal(
 
 
 async def _register(
-    path: Path, file_format: str | None, profile: RegionProfile, journal: SqliteJournal
+    path: Path, file_format: str | None, profile: RegionProfile, journal: BatchJournal
 ) -> tuple[int, list[tuple[int, Violation]], int]:
     """Read every row once: validate it, find repeated trade numbers (through the journal's
     index, so memory stays flat), register it. Returns (rows, the first problems, bad rows)."""
@@ -273,7 +288,7 @@ async def _identity(path: Path, client: VexoraClient) -> dict[str, str]:
 async def _send(
     args: argparse.Namespace,
     client: VexoraClient,
-    journal: SqliteJournal,
+    journal: BatchJournal,
     progress: Progress,
     stop: Stop,
 ) -> None:
@@ -370,7 +385,7 @@ def _result(row: int, result: BatchResult) -> dict[str, Any]:
 
 
 async def _write_results(
-    journal: SqliteJournal, out: Path
+    journal: BatchJournal, out: Path
 ) -> tuple[Counter[str], list[dict[str, Any]]]:
     """Write the results file atomically from the journal: the count of each outcome, and
     the first rows that did not become links."""
@@ -423,5 +438,6 @@ def _summary(
     if not_created > len(failed):
         print(f"  ... {not_created - len(failed)} more in {out} (every line without \"created\")")
     if outcomes[BatchOutcome.NOT_SENT]:
-        print(f"  not_sent: could not connect to {endpoint(client.base_url)}; rerun to send them")
+        print(f"  not_sent: could not connect to {endpoint(client.base_url)}; run the same"
+              " command again to send them")  # fmt: skip
 
