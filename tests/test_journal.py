@@ -68,7 +68,7 @@ def test_a_resumed_journal_re_drives_what_was_in_flight_as_maybe_sent(tmp_path: 
 def test_another_runs_journal_and_a_damaged_one_are_refused(tmp_path: Path) -> None:
     _journal(tmp_path / "j").close()
     other = SqliteJournal(tmp_path / "j")
-    with pytest.raises(JournalError, match="another run .*input_sha256"):
+    with pytest.raises(JournalError, match=r"another run .*input_sha256"):
         other.bind({**ID, "input_sha256": "def"})
     other.close()
     (tmp_path / "bad").write_bytes(b"SQLite format 3\x00" + b"\xff" * 5000)
