@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +15,7 @@ import pytest
 from vexora_async import CheckoutRequest, HttpRequest, HttpResponse, MemoryTransport, VexoraClient
 from vexora_async.batch import BatchOutcome
 from vexora_async.retry import RetryPolicy
+from vexora_async.sandbox import SandboxThread
 
 from .helpers import MERCHANT, SECRET, envelope, link_data
 
@@ -78,7 +82,7 @@ async def test_every_input_gets_exactly_one_result_within_the_pool_bound() -> No
     assert sorted(indexes) == list(range(1000))
     assert sorted(gateway.created) == [f"B{i:08d}" for i in range(1000)]
     assert 1 < gateway.peak <= 8
-    assert max(tasks_seen) <= 8 + 3  # workers, producer, supervisor, the test: not one per input
+    assert max(tasks_seen) <= 8 + 2  # workers, the pool's runner, the test: not one per input
 
 
 async def test_failures_are_results_not_exceptions() -> None:
@@ -127,7 +131,7 @@ async def test_an_input_error_comes_after_the_work_in_flight() -> None:
     assert sorted(seen) == [0, 1, 2, 3, 4]
 
 
-async def test_leaving_early_stops_the_workers() -> None:
+async def test_leaving_early_with_aclose_stops_the_workers() -> None:
     gateway = Gateway()
     async with _client(gateway) as client:
         run = client.create_payment_links((_request(i) for i in range(10_000)), concurrency=4)
@@ -135,7 +139,7 @@ async def test_leaving_early_stops_the_workers() -> None:
         async for _ in iterator:  # type: ignore[attr-defined]
             break
         await iterator.aclose()  # type: ignore[attr-defined]
-    assert len(asyncio.all_tasks()) == 1  # only this test's task remains
+        assert asyncio.all_tasks() == {asyncio.current_task()}  # nothing left running
     assert len(gateway.created) < 100
 
 
@@ -143,3 +147,258 @@ def test_concurrency_must_be_positive() -> None:
     client = VexoraClient(merchant_no=MERCHANT, secret=SECRET, base_url="https://gw.example")
     with pytest.raises(ValueError):
         client.create_payment_links([], concurrency=0)
+
+
+# -- stopping from every side: nothing left running, nothing hangs ---------------------------
+
+
+class Stalled:
+    """A gateway that accepts every request and never answers (until cancelled)."""
+
+    def __init__(self) -> None:
+        self.arrived = 0
+        self.cancelled = 0
+        self.first = asyncio.Event()
+
+    async def __call__(self, request: HttpRequest) -> HttpResponse:
+        self.arrived += 1
+        self.first.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        raise AssertionError("unreachable")
+
+
+def _stalled_client(gateway: Stalled) -> VexoraClient:
+    return VexoraClient(
+        merchant_no=MERCHANT,
+        secret=SECRET,
+        base_url="https://gw.example",
+        transport=MemoryTransport(gateway),
+        retry=RetryPolicy(attempts=1, attempt_timeout=3600, reconcile=False),
+    )
+
+
+def _only_me_left() -> bool:
+    return asyncio.all_tasks() == {asyncio.current_task()}
+
+
+def _many(count: int = 1_000_000) -> Iterator[CheckoutRequest]:
+    return (_request(i) for i in range(count))
+
+
+async def test_wait_for_around_the_awaited_batch_returns_and_cancels_every_worker() -> None:
+    gateway = Stalled()
+    async with _stalled_client(gateway) as client:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.create_payment_links(_many(), concurrency=16), 0.2)
+        assert _only_me_left()
+    assert gateway.arrived == 16 and gateway.cancelled == 16  # the pool, never the input
+
+
+async def test_wait_for_around_the_iterated_batch_returns_and_cancels_every_worker() -> None:
+    gateway = Stalled()
+
+    async def drain() -> None:
+        async for _ in client.create_payment_links(_many(), concurrency=16):
+            pass
+
+    async with _stalled_client(gateway) as client:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(drain(), 0.2)
+        assert _only_me_left()
+    assert gateway.arrived == gateway.cancelled == 16
+
+
+async def test_breaking_out_of_async_for_without_aclose_leaves_nothing_running() -> None:
+    gateway = Gateway()
+    async with _client(gateway) as client:
+        async for _ in client.create_payment_links(_many(), concurrency=8):
+            break
+        # The abandoned generator is closed by asyncio's finaliser hook on the next turns.
+        for _ in range(20):
+            if _only_me_left():
+                break
+            await asyncio.sleep(0)
+        assert _only_me_left()
+    assert len(gateway.created) < 100
+
+
+async def test_aclose_while_every_worker_is_stuck_returns() -> None:
+    gateway = Stalled()
+    async with _stalled_client(gateway) as client:
+        iterator = aiter(client.create_payment_links(_many(), concurrency=8))
+        waiting = asyncio.ensure_future(anext(iterator))
+        await gateway.first.wait()
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await iterator.aclose()  # type: ignore[attr-defined]
+        assert _only_me_left()
+    assert gateway.arrived == gateway.cancelled
+
+
+async def test_cancelling_the_task_that_runs_a_batch_stops_it() -> None:
+    gateway = Stalled()
+    async with _stalled_client(gateway) as client:
+        task = asyncio.ensure_future(client.create_payment_links(_many(), concurrency=32))
+        await gateway.first.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert _only_me_left()
+    assert gateway.arrived == gateway.cancelled == 32
+
+
+async def test_an_async_input_is_closed_when_the_batch_is_cancelled() -> None:
+    closed = asyncio.Event()
+
+    async def source() -> AsyncIterator[CheckoutRequest]:
+        try:
+            for i in range(1_000_000):
+                yield _request(i)
+        finally:
+            closed.set()
+
+    gateway = Stalled()
+    async with _stalled_client(gateway) as client:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.create_payment_links(source(), concurrency=4), 0.1)
+        assert closed.is_set() and _only_me_left()
+
+
+async def test_a_slow_reader_holds_the_workers_back() -> None:
+    """Memory stays flat: with nobody reading, the pool stops after filling one channel."""
+    gateway = Gateway()
+    pulled = 0
+
+    def source() -> Iterator[CheckoutRequest]:
+        nonlocal pulled
+        for i in range(100_000):
+            pulled += 1
+            yield _request(i)
+
+    async with _client(gateway) as client:
+        iterator = aiter(client.create_payment_links(source(), concurrency=8))
+        await anext(iterator)
+        for _ in range(200):  # let the workers run as far as they can
+            await asyncio.sleep(0)
+        assert pulled <= 1 + 8 + 8 + 1  # read, waiting in the channel, blocked on it, pulling
+        await iterator.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_server_that_goes_away_mid_batch_ends_the_batch() -> None:
+    results = []
+    server = SandboxThread(time_factor=0.001).start()
+    stopped: asyncio.Future[None] | None = None
+    try:
+        policy = RetryPolicy(attempts=2, backoff=0.01, attempt_timeout=2.0)
+        async with server.client("IDR", retry=policy) as client:
+            async with asyncio.timeout(60):  # a hang fails here, not in CI's timeout
+                async for result in client.create_payment_links(
+                    (_request(i) for i in range(3000)), concurrency=16
+                ):
+                    results.append(result)
+                    if len(results) == 100:  # the server shuts down under the batch
+                        stopped = asyncio.ensure_future(asyncio.to_thread(server.stop))
+            if stopped is not None:
+                await stopped
+            assert _only_me_left()
+    finally:
+        server.stop()
+    assert len(results) == 3000 and stopped is not None
+    assert sorted(r.index for r in results) == list(range(3000))
+    assert any(r.outcome in ("not_sent", "unknown") for r in results)
+
+
+def test_ok_narrows_the_result_for_mypy(tmp_path: Path) -> None:
+    snippet = Path(__file__).parent / "typing" / "batch_narrowing.py"
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(snippet)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert checked.returncode == 0, checked.stdout
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text(
+        "from vexora_async.batch import BatchResult\n"
+        "def url(result: BatchResult) -> str:\n"
+        "    return result.link.payment_url\n"
+    )
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(wrong)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+    )
+    assert checked.returncode == 1 and "union-attr" in checked.stdout
+
+
+_STOP_EVERY_WAY = """
+import asyncio
+from vexora_async import CheckoutRequest
+from vexora_async.retry import RetryPolicy
+from vexora_async.sandbox import Sandbox, TEST_MERCHANTS, run_sandbox
+
+def requests(tag):
+    return (CheckoutRequest(trade_no=f"XD{tag}{i:07d}", amount=10000 + i, username="Budi",
+            mobile="081234567890", email="budi@example.com",
+            notify_url="http://127.0.0.1:9/notify") for i in range(1_000_000))
+
+async def main():
+    sandbox = Sandbox(TEST_MERCHANTS, time_factor=0.001)
+    sandbox.faults.delay = 30.0  # some answers are held: workers are stuck mid-request
+    sandbox.faults.set_rate(0.2, seed=1, operations=("checkout",))
+    async with run_sandbox(sandbox=sandbox) as served:
+        policy = RetryPolicy(attempts=1, attempt_timeout=60, reconcile=False)
+        async with served.client("IDR", retry=policy) as client:
+            try:
+                await asyncio.wait_for(client.create_payment_links(requests("A")), 0.5)
+            except TimeoutError:
+                print("timeout ok")
+            async def drain():
+                async for _ in client.create_payment_links(requests("B")):
+                    pass
+            try:
+                await asyncio.wait_for(drain(), 0.5)
+            except TimeoutError:
+                print("iterated timeout ok")
+            async for _ in client.create_payment_links(requests("C")):
+                break
+            iterator = aiter(client.create_payment_links(requests("D")))
+            await anext(iterator)
+            await iterator.aclose()
+            task = asyncio.ensure_future(client.create_payment_links(requests("E")))
+            await asyncio.sleep(0.3)  # let it get under way: the point is to cancel mid-run
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                print("cancel ok")
+            for _ in range(10):
+                await asyncio.sleep(0)
+            left = asyncio.all_tasks() - {asyncio.current_task()}
+            ours = [t for t in left if "vexora_async/batch.py" in repr(t)]
+            print("left", len(ours))
+
+asyncio.run(main())
+"""
+
+
+def test_every_way_of_stopping_is_clean_under_python_dev_mode() -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", _STOP_EVERY_WAY],
+        capture_output=True,
+        text=True,
+        timeout=120,  # a hang fails here
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:4] == [
+        "timeout ok", "iterated timeout ok", "cancel ok", "left 0",
+    ]  # fmt: skip
+    for noise in ("Exception ignored", "Task was destroyed", "never awaited", "Unclosed",
+                  "Traceback"):  # fmt: skip
+        assert noise not in done.stderr, done.stderr

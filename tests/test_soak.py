@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from benchmarks.soak import check, requests, soak
 from vexora_async import OrderRejected, OutcomeUnknown
-from vexora_async.batch import BatchResult
+from vexora_async.batch import BatchResult, Created, Failed
 from vexora_async.sandbox import TEST_MERCHANTS, Sandbox, run_sandbox
 
 MERCHANT = TEST_MERCHANTS[0].merchant_no
@@ -23,13 +23,11 @@ async def test_the_judge_catches_lies_and_gaps() -> None:
         async with sandbox.client(MERCHANT) as client:
             stored = await client.create_payment_link(inputs[0])
             unknown = await client.create_payment_link(inputs[3])
-        results = [
-            BatchResult(
-                0, inputs[0], error=OrderRejected("8000", "no", trade_no=inputs[0].trade_no)
-            ),
-            BatchResult(1, inputs[1], link=stored),  # claims a link the ledger does not hold
-            BatchResult(3, inputs[3], error=OutcomeUnknown(inputs[3].trade_no, "x")),
-            BatchResult(3, inputs[3], link=unknown),  # twice for one input, none for input 2
+        results: list[BatchResult] = [
+            Failed(0, inputs[0], error=OrderRejected("8000", "no", trade_no=inputs[0].trade_no)),
+            Created(1, inputs[1], link=stored),  # claims a link the ledger does not hold
+            Failed(3, inputs[3], error=OutcomeUnknown(inputs[3].trade_no, "x")),
+            Created(3, inputs[3], link=unknown),  # twice for one input, none for input 2
         ]
         summary = check(results, sandbox, 4, MERCHANT)
     assert summary["lies"] == 2

@@ -2,8 +2,15 @@
 
 Columns (CSV header or JSON keys) may use the SDK's names (``trade_no``) or the gateway's
 (``tradeNo``); any other column travels in ``CheckoutRequest.extra`` under its own name, for
-custom profiles, and a profile that does not know it reports it. Rows are numbered from 1,
-not counting the CSV header.
+custom profiles, and a profile that does not know it reports it.
+
+Rows are named by the line a person sees in an editor or spreadsheet: in a CSV file the
+header is line 1, so the first order is row 2; in a JSON Lines file each line is its own
+number, blank lines counted.
+
+Nothing in a file makes the reader raise, except a file that cannot be used at all
+(``InputFileError``: missing, unreadable, no CSV header). Every malformed row becomes an
+``InputRow`` without a request, whose violations name the field and the rule.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import attrs
 
@@ -21,20 +28,52 @@ from .errors import ValidationError, Violation
 from .models import CheckoutRequest
 from .wire import wire_name
 
-__all__ = ["FORMATS", "InputRow", "detect_format", "read_rows"]
+__all__ = [
+    "FORMATS",
+    "MAX_AMOUNT_DIGITS",
+    "MAX_LINE",
+    "InputFileError",
+    "InputRow",
+    "detect_format",
+    "read_records",
+    "read_rows",
+    "to_row",
+]
 
 FORMATS = ("csv", "jsonl")
+MAX_LINE = 1 << 20  # a JSON Lines line longer than this is one bad row, not a memory spike
+MAX_AMOUNT_DIGITS = 18  # below 2**63 (what JSON encoders take); far beyond any real amount
 _FIELDS = {a.name for a in attrs.fields(CheckoutRequest) if a.name != "extra"}
 _NAMES = {**{wire_name(name): name for name in _FIELDS}, **{name: name for name in _FIELDS}}
+_SCALARS = (str, int, Decimal)
+
+Record = dict[str, Any]
 
 
-@attrs.frozen(slots=True)
+class InputFileError(ValueError):
+    """The input file cannot be used at all (one line for the user, no traceback)."""
+
+
 class InputRow:
-    """One input row: its request, or why none could be built."""
+    """One input row: its request, or why none could be built. (A plain slotted carrier:
+    one is made per row, twice per run.)"""
 
-    row: int
-    request: CheckoutRequest | None
-    violations: tuple[Violation, ...] = ()
+    __slots__ = ("request", "row", "trade_no", "violations")
+
+    def __init__(
+        self,
+        row: int,
+        request: CheckoutRequest | None,
+        violations: tuple[Violation, ...] = (),
+        trade_no: str | None = None,  # as written, when it is usable text
+    ) -> None:
+        self.row = row
+        self.request = request
+        self.violations = violations
+        self.trade_no = trade_no
+
+    def __repr__(self) -> str:  # no field values: they may hold payer data
+        return f"InputRow(row={self.row}, ok={self.request is not None})"
 
 
 def detect_format(path: Path) -> str:
@@ -43,56 +82,195 @@ def detect_format(path: Path) -> str:
         return "csv"
     if suffix in (".jsonl", ".ndjson", ".json"):
         return "jsonl"
-    raise ValueError(f"cannot tell the format of {path.name}: use .csv or .jsonl, or --format")
+    raise InputFileError(
+        f"cannot tell the format of {path.name}: use .csv or .jsonl, or --format"
+    )
 
 
 def read_rows(path: Path, file_format: str | None = None) -> Iterator[InputRow]:
-    """Every row of ``path`` as an ``InputRow``; a file that cannot be read raises OSError."""
+    """Every row of ``path`` as an ``InputRow``."""
+    for row, record in read_records(path, file_format):
+        yield to_row(row, record)
+
+
+def read_records(
+    path: Path, file_format: str | None = None
+) -> Iterator[tuple[int, Record | Violation]]:
+    """Every row of ``path`` as (row number, its fields or why they could not be read)."""
     kind = file_format or detect_format(path)
-    records = _csv_records(path) if kind == "csv" else _jsonl_records(path)
-    for row, record in enumerate(records, start=1):
-        yield _to_row(row, record)
+    try:
+        # surrogateescape: bytes that are not UTF-8 become lone surrogates, reported per
+        # row (rule ``not_utf8``) instead of ending the whole run with a decode error.
+        handle = path.open(newline="", encoding="utf-8-sig", errors="surrogateescape")
+    except OSError as exc:
+        raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    with handle:
+        try:
+            if kind == "csv":
+                yield from csv_records(handle)
+            else:
+                yield from jsonl_records(handle)
+        except OSError as exc:
+            raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def _csv_records(path: Path) -> Iterator[dict[str, Any] | None]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        for record in csv.DictReader(handle):
-            if None in record:  # more cells than the header has names
-                yield None
-                continue
-            yield {key.strip(): (value if value != "" else None) for key, value in record.items()}
+def csv_records(handle: TextIO) -> Iterator[tuple[int, Record | Violation]]:
+    reader = csv.reader(handle)
+    header: list[str] | None = None
+    last_line = 0
+    while True:
+        first_line = last_line + 1
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a field over the 128 KiB limit: that row only
+            last_line = reader.line_num
+            if header is None:
+                raise InputFileError(f"line {first_line}: unreadable CSV header ({exc})") from None
+            yield first_line, Violation("row", "unreadable_csv", _hint(exc))
+            continue
+        last_line = reader.line_num
+        if not cells:  # a blank line: counted, not a row
+            continue
+        if header is None:
+            header = [name.strip() for name in cells]
+            continue
+        if len(cells) > len(header):
+            yield first_line, Violation("row", "too_many_cells", f"the header has {len(header)}")
+            continue
+        record = {name: cell for name, cell in zip(header, cells, strict=False) if cell != ""}
+        yield first_line, record
+    if header is None:
+        raise InputFileError("the CSV file has no header line (column names)")
 
 
-def _jsonl_records(path: Path) -> Iterator[dict[str, Any] | None]:
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if not line.strip():
-                continue
-            try:
-                value = json.loads(line, parse_float=Decimal)  # amounts stay exact
-            except ValueError:
-                yield None
-                continue
-            yield value if isinstance(value, dict) else None
+def jsonl_records(handle: TextIO) -> Iterator[tuple[int, Record | Violation]]:
+    line_no = 0
+    while True:
+        line = handle.readline(MAX_LINE + 1)
+        if not line:
+            break
+        line_no += 1
+        if len(line) > MAX_LINE and not line.endswith("\n"):
+            while (rest := handle.readline(MAX_LINE)) and not rest.endswith("\n"):
+                pass  # skip the rest of the over-long line
+            yield line_no, Violation("row", "line_too_long", f"over {MAX_LINE} characters")
+            continue
+        if not line.strip():
+            continue
+        try:
+            # Numbers stay exact, and a 5,000-digit one is not an error here (checked below).
+            value = json.loads(line, parse_float=Decimal, parse_int=Decimal)
+        except (ValueError, RecursionError):
+            yield line_no, Violation("row", "unreadable_json", "not one JSON object per line")
+            continue
+        if not isinstance(value, dict):
+            yield line_no, Violation("row", "not_an_object", "each line must be a JSON object")
+            continue
+        yield line_no, {key: item for key, item in value.items() if item is not None}
 
 
-def _to_row(row: int, record: dict[str, Any] | None) -> InputRow:
-    if record is None:
-        return InputRow(row, None, (Violation("row", "unreadable", "not a record of fields"),))
+def to_row(row: int, record: Record | Violation) -> InputRow:
+    """Build the request of one record; every problem is a violation, never an exception."""
+    if isinstance(record, Violation):
+        return InputRow(row, None, (record,))
     known: dict[str, Any] = {}
     extra: dict[str, Any] = {}
+    violations: list[Violation] = []
     for key, value in record.items():
         name = _NAMES.get(key)
-        if name is None:
-            if value is not None:
-                extra[key] = value
+        if name is None and not _good_column(key):
+            # Not a name that can be shown on one line: say which rule, not the name.
+            violations.append(Violation("row", "bad_column_name", "empty, too long or not text"))
+            continue
+        field = name or key
+        if type(value) is str and (value.isascii() or _usable_text(value)) and field != "amount":
+            problem = None  # the common case, a CSV cell: nothing more to check here
+        else:
+            problem = _check_value(field, value)
+            value = _plain(field, value)
+        if problem is not None:
+            violations.append(problem)
+        elif name is None:
+            extra[key] = value
         else:
             known[name] = value
-    if known.get("trade_no") is None:
-        return InputRow(row, None, (Violation("trade_no", "required"),))
+    trade_no = known.get("trade_no")
+    shown = trade_no if isinstance(trade_no, str) else None
+    if trade_no is None and not any(v.field == "trade_no" for v in violations):
+        violations.append(Violation("trade_no", "required"))
+    if "amount" not in known and not any(v.field == "amount" for v in violations):
+        violations.append(Violation("amount", "required"))
+    if violations:
+        return InputRow(row, None, tuple(violations), shown)
     try:
-        return InputRow(row, CheckoutRequest(**known, extra=extra))
+        request = CheckoutRequest(**known, extra=extra)
     except ValidationError as exc:
-        return InputRow(row, None, exc.violations)
-    except TypeError:
-        return InputRow(row, None, (Violation("amount", "required"),))
+        return InputRow(row, None, exc.violations, shown)
+    except Exception as exc:  # a model that refuses a value in its own way: still one row
+        return InputRow(row, None, (Violation("row", "unusable", type(exc).__name__),), shown)
+    return InputRow(row, request, (), shown)
+
+
+def _check_value(field: str, value: Any) -> Violation | None:
+    """Types and sizes a file can get wrong; the profile checks the rest."""
+    if not isinstance(value, _SCALARS) or isinstance(value, bool):
+        return Violation(field, "wrong_type", f"expected text or a number, got {_kind(value)}")
+    if isinstance(value, str):
+        if not _usable_text(value):
+            return Violation(field, "not_utf8", "holds bytes or characters that are not text")
+        if field == "amount":
+            if len(value) > 64:
+                return Violation(field, "too_long", "at most 64 characters")
+            try:
+                value = Decimal(value.strip())
+            except ArithmeticError:
+                return None  # the model says not_a_number
+    if isinstance(value, Decimal) and not value.is_finite():
+        return Violation(field, "not_a_number", "expected digits like 10000")
+    if isinstance(value, Decimal) and not _sized(value):
+        return Violation(field, "out_of_range", f"at most {MAX_AMOUNT_DIGITS} digits")
+    if isinstance(value, int) and value.bit_length() > 100:
+        return Violation(field, "out_of_range", f"at most {MAX_AMOUNT_DIGITS} digits")
+    return None
+
+
+def _sized(value: Decimal) -> bool:
+    """Finite, under 10**30 and with at most 20 decimals: safe to format and to compare."""
+    exponent = value.as_tuple().exponent
+    return (
+        isinstance(exponent, int) and exponent >= -20 and value.adjusted() < MAX_AMOUNT_DIGITS
+    )
+
+
+def _plain(field: str, value: Any) -> Any:
+    """JSON numbers are read as ``Decimal`` (exact); outside ``amount`` a whole one is an int,
+    as ``json`` itself would give."""
+    if field != "amount" and isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+def _good_column(key: str) -> bool:
+    return len(key) <= 64 and key.isprintable() and bool(key.strip()) and _usable_text(key)
+
+
+def _usable_text(text: str) -> bool:
+    """False for lone surrogates (undecodable bytes, or ``\\ud800`` escapes in JSON)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", dict: "an object", bool: "true/false", float: "a float"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _hint(exc: BaseException) -> str:
+    text = str(exc)
+    return text[:80]

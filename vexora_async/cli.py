@@ -37,10 +37,15 @@ class Command(Protocol):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="vexora-async",
         description="Tools for the Vexora/Paypro payment gateway SDK.",
+        epilog="Exit codes: 0 ok, 1 some orders not created, 2 usage, 3 input rejected (nothing"
+        " sent), 4 configuration or journal problem (nothing sent), 130 stopped by Ctrl+C.",
     )
+    parser.add_argument("--version", action="version", version=f"vexora-async {__version__}")
     subcommands = parser.add_subparsers(title="commands", dest="command", metavar="COMMAND")
     for module_name in COMMANDS:
         command = cast(Command, importlib.import_module(module_name))

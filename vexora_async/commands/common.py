@@ -4,11 +4,15 @@ and progress output (rich when the ``cli`` extra is installed, plain lines other
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import os
+import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from types import TracebackType
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
+from urllib.parse import urlsplit
 
 from ..client import ENVIRONMENT, VexoraClient
 from ..errors import ConfigurationError
@@ -16,12 +20,18 @@ from ..errors import ConfigurationError
 __all__ = [
     "EXIT_CONFIG",
     "EXIT_FAILED_ROWS",
+    "EXIT_INTERRUPTED",
     "EXIT_INVALID_INPUT",
     "EXIT_OK",
+    "EXIT_USAGE",
     "Progress",
+    "Stop",
     "add_credentials",
     "client_from",
+    "endpoint",
     "fail",
+    "run_stoppable",
+    "setting",
 ]
 
 # Exit codes scripts can rely on (README: "Exit codes").
@@ -30,6 +40,7 @@ EXIT_FAILED_ROWS = 1  # the command ran, but some orders are not created (see th
 EXIT_USAGE = 2  # argparse's own
 EXIT_INVALID_INPUT = 3  # input rejected before anything was sent
 EXIT_CONFIG = 4  # missing or bad credentials, base URL, region or journal
+EXIT_INTERRUPTED = 130  # stopped by Ctrl+C (128 + SIGINT); a batch resumes on the next run
 
 ENV = ENVIRONMENT  # the variables VexoraClient.from_env reads
 
@@ -62,6 +73,69 @@ def client_from(args: argparse.Namespace, **options: Any) -> VexoraClient:
         raise ConfigurationError("missing " + ", ".join(missing))
     given = {name: getattr(args, name) for name in ENV if getattr(args, name, None)}
     return VexoraClient.from_env(**given, **options)
+
+
+T = TypeVar("T")
+
+
+class Stop:
+    """Set by the first Ctrl+C: work that can wind down gracefully checks ``requested``."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+
+def run_stoppable(
+    main: Coroutine[Any, Any, T], stopping: str, *, stop: Stop | None = None, grace: float = 0.5
+) -> T | None:
+    """``asyncio.run(main)``, stopped cleanly by one Ctrl+C: None if it was cancelled.
+
+    The first Ctrl+C says so at once and sets ``stop.requested`` (no new work starts); after
+    ``grace`` seconds ``main`` is cancelled, and its ``finally`` blocks and TaskGroups wind
+    down whatever is still in flight. A second Ctrl+C interrupts at once.
+    """
+
+    async def guarded() -> T:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+
+        def on_sigint() -> None:
+            print(f"vexora-async: stopping ({stopping}); Ctrl+C again to quit at once",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            loop.remove_signal_handler(signal.SIGINT)  # the next one raises KeyboardInterrupt
+            if stop is None:
+                task.cancel()
+            else:
+                stop.requested = True
+                loop.call_later(grace, task.cancel)
+
+        installed = False
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGINT, on_sigint)  # main thread, POSIX only
+            installed = True
+        try:
+            return await main
+        finally:
+            if installed:
+                loop.remove_signal_handler(signal.SIGINT)
+
+    try:
+        return asyncio.run(guarded())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return None
+
+
+def endpoint(base_url: str) -> str:
+    """``host:port`` of a base URL, for messages about connecting."""
+    parts = urlsplit(base_url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = None
+    host = parts.hostname or base_url
+    host = f"[{host}]" if ":" in host else host
+    return f"{host}:{port}" if port else host
 
 
 def fail(message: str, code: int) -> int:

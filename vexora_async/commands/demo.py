@@ -21,7 +21,16 @@ from ..regions import registry
 from ..retry import RetryPolicy
 from ..sandbox import TEST_MERCHANTS, Sandbox, run_sandbox
 from ..wire import HAS_ORJSON
-from .common import EXIT_FAILED_ROWS, EXIT_OK, Progress, print_table
+from .common import (
+    EXIT_FAILED_ROWS,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    Progress,
+    fail,
+    print_table,
+    run_stoppable,
+)
 
 NAME = "demo"
 HELP = "create payment links against the embedded sandbox and show a summary"
@@ -62,14 +71,33 @@ def sample_requests(region: str, count: int, run_id: str) -> Iterator[CheckoutRe
         )
 
 
+# What each outcome means, for the summary (the batch API's own words, shortened).
+EXPLAINED = {
+    BatchOutcome.CREATED: "link created and returned",
+    BatchOutcome.EXISTS: "order created, its link lost to a fault; found by a query",
+    BatchOutcome.REJECTED: "the gateway said no; the order does not exist",
+    BatchOutcome.INVALID: "failed validation; nothing sent",
+    BatchOutcome.NOT_SENT: "no connection could be made; nothing sent",
+    BatchOutcome.UNKNOWN: "may or may not exist; a query would tell",
+    BatchOutcome.ERROR: "something else went wrong",
+}
+# What the ledger must hold for an outcome to be true (None: the outcome claims nothing).
+_MUST_EXIST = {
+    BatchOutcome.CREATED: True,
+    BatchOutcome.EXISTS: True,
+    BatchOutcome.REJECTED: False,
+    BatchOutcome.INVALID: False,
+    BatchOutcome.NOT_SENT: False,
+}
+
+
 def run(args: argparse.Namespace) -> int:
     if args.links < 1 or args.concurrency < 1 or not 0 <= args.fault_rate <= 1:
-        print("vexora-async: --links and --concurrency must be >= 1, --fault-rate in 0..1")
-        return 2
-    try:
-        return asyncio.run(_demo(args))
-    except KeyboardInterrupt:
-        return EXIT_OK if args.serve else 130
+        return fail("--links and --concurrency must be >= 1, --fault-rate in 0..1", EXIT_USAGE)
+    code = run_stoppable(_demo(args), "cancelling the links in flight")
+    if code is None:
+        return EXIT_OK if args.serve else fail("stopped", EXIT_INTERRUPTED)
+    return code
 
 
 async def _demo(args: argparse.Namespace) -> int:
@@ -80,6 +108,7 @@ async def _demo(args: argparse.Namespace) -> int:
     policy = RetryPolicy(backoff=0.05, retry_after_max=0.5, attempt_timeout=1.0)
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
+    claims: list[tuple[str, str, str | None]] = []  # trade number, outcome, platform number
     sample: PaymentLink | None = None
     async with run_sandbox(sandbox=sandbox) as served:
         print(f"sandbox gateway at {served.base_url} (127.0.0.1 only)", flush=True)
@@ -100,14 +129,33 @@ async def _demo(args: argparse.Namespace) -> int:
             with Progress(args.links, f"{args.region} payment links", args.progress) as bar:
                 async for result in run_batch(timed, requests, concurrency=args.concurrency):
                     outcomes[result.outcome] += 1
+                    platform = result.link.platform_trade_no if result.ok else None
+                    claims.append((result.trade_no, result.outcome, platform))
                     sample = sample or result.link
                     bar.advance()
             elapsed = time.perf_counter() - started
-        _summary(args, outcomes, latencies, elapsed, sample)
+        lies = _lies(served, merchant.merchant_no, claims)
+        _summary(args, outcomes, latencies, elapsed, sample, lies)
         if args.serve:
             print(f"serving {served.base_url} until Ctrl+C (open a payment URL to pay)")
             await asyncio.Event().wait()
+    if lies:
+        return fail(f"{lies} outcomes disagree with the sandbox's ledger", EXIT_FAILED_ROWS)
     return EXIT_OK if outcomes[BatchOutcome.CREATED] == args.links else EXIT_FAILED_ROWS
+
+
+def _lies(served: Sandbox, merchant_no: str, claims: list[tuple[str, str, str | None]]) -> int:
+    """How many outcomes the sandbox's ledger contradicts (an order said to exist that does
+    not, one said not to exist that does, or a link to another order)."""
+    lies = 0
+    for trade_no, outcome, platform in claims:
+        must_exist = _MUST_EXIST.get(outcome)
+        order = served.ledger.order(trade_no, merchant_no)
+        wrong_existence = must_exist is not None and (order is not None) != must_exist
+        wrong_order = platform is not None and order is not None
+        wrong_order = wrong_order and order is not None and order.platform_trade_no != platform
+        lies += wrong_existence or wrong_order
+    return lies
 
 
 def _summary(
@@ -116,13 +164,17 @@ def _summary(
     latencies: list[float],
     elapsed: float,
     sample: PaymentLink | None,
+    lies: int,
 ) -> None:
     ordered = sorted(latencies)
     p50 = statistics.median(ordered) if ordered else 0.0
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
     rows = [(f"outcome: {name}", str(count)) for name, count in sorted(outcomes.items())]
+    checked = sum(outcomes.values())
+    rows.append(("checked against the ledger", f"{checked} orders, {lies} lies"))
+    links = outcomes[BatchOutcome.CREATED]
     rows += [
-        ("links/s", f"{args.links / elapsed:,.0f}" if elapsed else "-"),
+        ("links/s", f"{links / elapsed:,.0f} (links returned only)" if elapsed else "-"),
         ("latency p50", f"{p50 * 1000:.1f} ms"),
         ("latency p99", f"{p99 * 1000:.1f} ms"),
         ("concurrency", str(args.concurrency)),
@@ -131,3 +183,5 @@ def _summary(
     if sample is not None:
         rows.append(("a payment URL", sample.payment_url))
     print_table(f"{args.links} {args.region} links in {elapsed:.2f} s", rows)
+    for name in sorted(outcomes):
+        print(f"  {name}: {EXPLAINED.get(name, name)}")

@@ -6,16 +6,25 @@ import argparse
 import asyncio
 import json
 
-from ..errors import ConfigurationError, OrderNotFound, ValidationError, VexoraError
+from ..errors import (
+    ConfigurationError,
+    ConnectError,
+    OrderNotFound,
+    ValidationError,
+    VexoraError,
+)
 from ..models import PaymentState
 from .common import (
     EXIT_CONFIG,
     EXIT_FAILED_ROWS,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     add_credentials,
     client_from,
+    endpoint,
     fail,
     print_table,
+    setting,
 )
 
 NAME = "query"
@@ -33,11 +42,34 @@ async def _query(args: argparse.Namespace) -> PaymentState:
         return await client.query_payment(args.trade_no)
 
 
+def gateway_fields(state: PaymentState) -> dict[str, str]:
+    """The state under the gateway's own field names (SPEC section 6), unset ones left out;
+    amounts as exact decimal text."""
+    fields = {
+        "tradeNo": state.trade_no,
+        "platFormTradeNo": state.platform_trade_no,
+        "status": state.status.code,
+        "amount": state.amount,
+        "payAmount": state.pay_amount,
+        "message": state.message,
+        "successTime": state.success_time,
+        "channelCode": state.channel_code,
+        "wayCode": state.way_code,
+        "remark": state.remark,
+    }
+    return {key: str(value) for key, value in fields.items() if value is not None}
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         state = asyncio.run(_query(args))
     except (ConfigurationError, ValidationError) as exc:
         return fail(str(exc), EXIT_CONFIG)
+    except KeyboardInterrupt:
+        return fail("stopped", EXIT_INTERRUPTED)
+    except ConnectError as exc:
+        return fail(f"could not connect to {endpoint(setting(args, 'base_url') or '')}: {exc}",
+                    EXIT_FAILED_ROWS)  # fmt: skip
     except OrderNotFound as exc:
         return fail(f"not known to the gateway (yet): {exc}", EXIT_FAILED_ROWS)
     except VexoraError as exc:
@@ -52,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         ("message", state.message or ""),
     ]
     if args.json:
-        print(json.dumps({key: value for key, value in rows}, ensure_ascii=False))
+        print(json.dumps(gateway_fields(state), ensure_ascii=False))
     else:
         print_table("payment", rows)
     return EXIT_OK
