@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from .batch import (
         BatchOutcome as BatchOutcome,
         BatchResult as BatchResult,
+        Created as Created,
+        Failed as Failed,
     )
     from .call import (
         ApiCall as ApiCall,
