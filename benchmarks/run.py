@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="output directory (benchmarks/results)")
     parser.add_argument("--name", default=None, help="file name stem (results, or quick)")
+    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
+                        help="measure nothing: write the report (.md, .png) of an earlier "
+                        "run's JSON file next to it")
     parser.add_argument("--server-cpu", type=int, default=None,
                         help="CPU for the server (the first allowed one)")
     parser.add_argument("--client-cpu", type=int, default=None,
@@ -382,8 +385,21 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # unwinds through the finally blocks that stop the server
 
 
+def render(path: Path) -> int:
+    """Rewrite an earlier run's Markdown and plot (and its targets) from its JSON."""
+    result = json.loads(path.read_text(encoding="utf-8"))
+    result["targets"] = report.evaluate_targets(result)
+    text, paths = write(result, path.parent, path.stem)
+    print(text)
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = resolve(build_parser().parse_args(argv))
+    parsed = build_parser().parse_args(argv)
+    if parsed.render is not None:
+        return render(parsed.render)
+    args = resolve(parsed)
     with contextlib.suppress(ValueError):  # only the main thread may set handlers
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
