@@ -1,9 +1,12 @@
-"""The clients under test: the same orders against the same sandbox, written five ways.
+"""The clients under test: the same orders against the same gateway, written several ways.
 
 Each client is a factory: given the run's settings it yields ``call(index)``, which creates
 the link for order ``index`` and raises unless the gateway accepted it. Async clients yield
-a coroutine function (driven by tasks), ``requests`` a plain one (driven by threads).
-Imports happen inside the factories, so a client's process loads only what it uses.
+a coroutine function (driven by tasks, ``kind="tasks"``), ``requests`` a plain one (driven by
+threads, ``kind="threads"``). ``sdk-batch`` (``kind="batch"``) yields ``create(start, count)``,
+which makes links ``start`` .. ``start + count - 1`` with ``create_payment_links`` and returns
+the errors. Imports happen inside the factories, so a client's process loads only what it
+uses. Every client runs on asyncio's own loop except ``sdk-uvloop``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ __all__ = ["CLIENTS", "ClientInfo", "Settings"]
 
 AsyncCall = Callable[[int], Awaitable[object]]
 SyncCall = Callable[[int], object]
+# create(start, count) -> (errors, the first error's text)
+BatchCall = Callable[[int, int], Awaitable[tuple[int, str | None]]]
 
 
 @attrs.frozen
@@ -48,10 +53,15 @@ class Settings:
 class ClientInfo:
     name: str
     label: str
-    threaded: bool
+    kind: str  # "tasks", "threads" or "batch": how the worker drives it
     factory: Callable[[Settings], Any]
     notes: Callable[[], dict[str, Any]] = dict
     needs: tuple[str, ...] = ()  # modules beyond the SDK's own dependencies
+    uvloop: bool = False  # run on uvloop (the worker's loop), else on asyncio's
+
+    @property
+    def threaded(self) -> bool:
+        return self.kind == "threads"
 
 
 def _wire_fields(settings: Settings, index: int) -> dict[str, Any]:
@@ -116,22 +126,62 @@ async def _hand_aiohttp(settings: Settings) -> AsyncIterator[AsyncCall]:
         yield call
 
 
+@asynccontextmanager
+async def _client(settings: Settings, transport: str) -> AsyncIterator[Any]:
+    """A ``VexoraClient`` on the named transport, closed (with a transport it was given) after."""
+    from vexora_async import VexoraClient
+
+    options: dict[str, Any] = {"limit": settings.concurrency}
+    if transport == "httpx":
+        from vexora_async.transports.httpx import HttpxTransport
+
+        options = {"transport": HttpxTransport(limit=settings.concurrency)}
+    client = VexoraClient(
+        merchant_no=MERCHANT_NO, secret=SECRET, region=PROFILE,
+        base_url=settings.base_url, **options,
+    )
+    try:
+        yield client
+    finally:
+        await client.aclose()
+        if "transport" in options:  # given to the client, so not closed by it
+            await options["transport"].aclose()
+
+
+@asynccontextmanager
+async def _sdk_batch(settings: Settings) -> AsyncIterator[BatchCall]:
+    """``create_payment_links`` over a generator of requests, results streamed and counted."""
+    from vexora_async import CheckoutRequest
+
+    run_id, tag = settings.run_id, settings.tag
+    async with _client(settings, "aiohttp") as client:
+
+        async def create(start: int, count: int) -> tuple[int, str | None]:
+            requests = (
+                CheckoutRequest(
+                    trade_no=trade_no(run_id, tag, index), amount=amount_of(index), **ORDER
+                )
+                for index in range(start, start + count)
+            )
+            errors, first = 0, None
+            async for result in client.create_payment_links(
+                requests, concurrency=settings.concurrency
+            ):
+                if result.error is not None:
+                    errors += 1
+                    first = first or f"{type(result.error).__name__}: {result.error}"[:300]
+            return errors, first
+
+        yield create
+
+
 def _sdk_factory(transport: str) -> Callable[[Settings], Any]:
     @asynccontextmanager
     async def factory(settings: Settings) -> AsyncIterator[AsyncCall]:
-        from vexora_async import CheckoutRequest, VexoraClient
+        from vexora_async import CheckoutRequest
 
-        options: dict[str, Any] = {"limit": settings.concurrency}
-        if transport == "httpx":
-            from vexora_async.transports.httpx import HttpxTransport
-
-            options = {"transport": HttpxTransport(limit=settings.concurrency)}
-        client = VexoraClient(
-            merchant_no=MERCHANT_NO, secret=SECRET, region=PROFILE,
-            base_url=settings.base_url, **options,
-        )
         run_id, tag = settings.run_id, settings.tag
-        try:
+        async with _client(settings, transport) as client:
 
             async def call(index: int) -> object:
                 request = CheckoutRequest(
@@ -140,10 +190,6 @@ def _sdk_factory(transport: str) -> Callable[[Settings], Any]:
                 return await client.create_payment_link(request)
 
             yield call
-        finally:
-            await client.aclose()
-            if transport == "httpx":
-                await options["transport"].aclose()
 
     return factory
 
@@ -181,19 +227,27 @@ def _json_notes() -> dict[str, Any]:
 CLIENTS: dict[str, ClientInfo] = {
     info.name: info
     for info in (
-        ClientInfo("floor", "raw aiohttp, pre-signed bodies (floor)", False, _floor),
-        ClientInfo("aiohttp", "hand-written aiohttp", False, _hand_aiohttp),
-        ClientInfo("sdk", "VexoraClient (aiohttp)", False, _sdk_factory("aiohttp"), _json_notes),
+        ClientInfo("floor", "raw aiohttp, pre-signed bodies (floor)", "tasks", _floor),
+        ClientInfo("aiohttp", "hand-written aiohttp + json + md5", "tasks", _hand_aiohttp),
+        ClientInfo("sdk", "VexoraClient (aiohttp)", "tasks", _sdk_factory("aiohttp"),
+                   _json_notes),
         ClientInfo(
-            "sdk-stdjson", "VexoraClient (aiohttp), stdlib json", False,
+            "sdk-uvloop", "VexoraClient (aiohttp) on uvloop", "tasks", _sdk_factory("aiohttp"),
+            _json_notes, needs=("uvloop",), uvloop=True,
+        ),
+        ClientInfo(
+            "sdk-batch", "VexoraClient.create_payment_links", "batch", _sdk_batch, _json_notes,
+        ),
+        ClientInfo(
+            "sdk-stdjson", "VexoraClient (aiohttp), stdlib json", "tasks",
             _sdk_factory("aiohttp"), _json_notes,
         ),
         ClientInfo(
-            "sdk-httpx", "VexoraClient (httpx)", False, _sdk_factory("httpx"), _json_notes,
+            "sdk-httpx", "VexoraClient (httpx)", "tasks", _sdk_factory("httpx"), _json_notes,
             needs=("httpx",),
         ),
         ClientInfo(
-            "requests", "requests + ThreadPoolExecutor", True, _requests_threads,
+            "requests", "requests + ThreadPoolExecutor", "threads", _requests_threads,
             needs=("requests",),
         ),
     )

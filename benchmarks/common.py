@@ -78,12 +78,6 @@ def pin(cpu: int | None) -> int | None:
     return cpu
 
 
-def cpu_seconds() -> float:
-    """User + system CPU of this process (all its threads)."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def peak_rss_mib() -> float:
     """Peak resident set size of this process so far, MiB."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

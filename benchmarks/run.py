@@ -1,13 +1,17 @@
 """The benchmark suite: what the SDK costs next to the clients people write by hand.
 
-    python -m benchmarks                      # N=20,000, concurrency 64 and 256, every client
-    python -m benchmarks --quick              # a smoke run, well under a minute
+    python -m benchmarks                      # N=20,000, concurrency 64 and 256, 5 repeats
+    python -m benchmarks --quick              # a smoke run, 15-30 s (CI runs it)
     python -m benchmarks --n 50000 --concurrency 64 --clients floor,sdk --repeat 3
 
-One sandbox gateway runs in a process of its own, pinned to one CPU; each client runs in a
-fresh process pinned to another, so the numbers are the client's cost. Writes
-``<out>/<name>.json``, ``.md`` and ``.png`` (``results`` for a full run, ``quick`` for
-``--quick``) and prints the Markdown table.
+The headline is each client's own CPU per link (user and system) against a stub gateway
+that costs a fraction of any client (``benchmarks/stub.py``); ratios and differences
+between clients are computed within each repeat. Then an end-to-end table against the
+package's sandbox, the SDK's stage breakdown and the peak RSS of ``create_payment_links``.
+The gateway runs in a process of its own, pinned to one CPU; each client run is a fresh
+process pinned to another. Writes ``<out>/<name>.json``, ``.md`` and ``.png`` (``results``
+for a full run, ``quick`` for ``--quick``) and prints the Markdown report. For a
+deterministic A/B count, see ``python -m benchmarks.instructions``.
 """
 
 from __future__ import annotations
@@ -29,14 +33,21 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import report
+from . import report, stats
 from .clients import CLIENTS
 from .common import cpus
 from .server import READY
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
-DEFAULT_CLIENTS = ("floor", "aiohttp", "sdk", "sdk-stdjson", "sdk-httpx", "requests")
+DEFAULT_CLIENTS = (
+    "floor", "aiohttp", "sdk", "sdk-uvloop", "sdk-batch", "sdk-stdjson", "sdk-httpx", "requests",
+)
+QUICK_CLIENTS = ("floor", "aiohttp", "sdk", "sdk-uvloop", "sdk-batch", "requests")
+E2E_CLIENTS = ("floor", "aiohttp", "sdk", "requests")
+QUICK_E2E_CLIENTS = ("floor", "sdk")
+STUB = "benchmarks.stub"
+SANDBOX = "benchmarks.server"
 _SERVER_START_TIMEOUT = 30.0
 _TAG_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -71,16 +82,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--concurrency", type=_csv_ints, default=None,
                         help="requests in flight, comma-separated (64,256)")
     parser.add_argument("--clients", type=_csv_clients, default=None,
-                        help=f"comma-separated, from {', '.join(CLIENTS)} (all)")
+                        help=f"comma-separated, from {', '.join(CLIENTS)} (all; with --quick "
+                        f"{','.join(QUICK_CLIENTS)})")
     parser.add_argument("--requests-n", type=int, default=None,
-                        help="links for the requests client (same as --n; 300 with --quick)")
+                        help="links for the requests client (at most 5000; 300 with --quick)")
     parser.add_argument("--httpx-n", type=int, default=None,
                         help="links for the httpx transport, slow at high concurrency "
-                        "(at most 5000; 300 with --quick)")
+                        "(at most 2000; 300 with --quick)")
     parser.add_argument("--warmup", type=int, default=None,
                         help="links per run before the clock starts (500)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="runs per client and concurrency; the median is reported (1)")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="runs per client and concurrency, interleaved (5; 1 with --quick)")
+    parser.add_argument("--e2e-clients", type=_csv_clients, default=None,
+                        help="clients of the end-to-end run against the sandbox "
+                        f"({','.join(E2E_CLIENTS)}; with --quick {','.join(QUICK_E2E_CLIENTS)})")
+    parser.add_argument("--e2e-n", type=int, default=None,
+                        help="links per end-to-end run (as --n; 300 with --quick)")
+    parser.add_argument("--e2e-repeat", type=int, default=1,
+                        help="repeats of the end-to-end run (1)")
+    parser.add_argument("--no-e2e", action="store_true",
+                        help="skip the end-to-end run against the sandbox")
     parser.add_argument("--batch-sizes", type=_csv_ints, default=None,
                         help="N for the batch peak-RSS runs (10000,100000)")
     parser.add_argument("--batch-concurrency", type=int, default=256)
@@ -91,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="output directory (benchmarks/results)")
     parser.add_argument("--name", default=None, help="file name stem (results, or quick)")
+    parser.add_argument("--render", type=Path, default=None, metavar="JSON",
+                        help="measure nothing: write the report (.md, .png) of an earlier "
+                        "run's JSON file next to it")
     parser.add_argument("--server-cpu", type=int, default=None,
                         help="CPU for the server (the first allowed one)")
     parser.add_argument("--client-cpu", type=int, default=None,
@@ -103,24 +127,28 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
     quick = args.quick
     args.n = args.n or (1_000 if quick else 20_000)
     args.concurrency = args.concurrency or ([32] if quick else [64, 256])
-    args.clients = args.clients or list(DEFAULT_CLIENTS)
-    args.requests_n = args.requests_n or (min(args.n, 300) if quick else args.n)
-    args.httpx_n = args.httpx_n or min(args.n, 300 if quick else 5_000)
+    args.clients = args.clients or list(QUICK_CLIENTS if quick else DEFAULT_CLIENTS)
+    args.requests_n = args.requests_n or min(args.n, 300 if quick else 5_000)
+    args.httpx_n = args.httpx_n or min(args.n, 300 if quick else 2_000)
     args.warmup = args.warmup if args.warmup is not None else (100 if quick else 500)
+    args.repeat = args.repeat or (1 if quick else 5)
+    args.e2e_clients = args.e2e_clients or list(QUICK_E2E_CLIENTS if quick else E2E_CLIENTS)
+    args.e2e_n = args.e2e_n or (min(args.n, 300) if quick else args.n)
     args.batch_sizes = args.batch_sizes or ([1_000, 5_000] if quick else [10_000, 100_000])
     args.name = args.name or ("quick" if quick else "results")
-    if args.repeat < 1 or args.n < 1:
-        raise SystemExit("python -m benchmarks: --n and --repeat must be positive")
+    if min(args.repeat, args.n, args.e2e_n, args.e2e_repeat) < 1:
+        raise SystemExit("python -m benchmarks: --n, --repeat and the --e2e ones must be positive")
     missing = {
         name: module
-        for name in args.clients
+        for name in {*args.clients, *args.e2e_clients}
         for module in CLIENTS[name].needs
         if importlib.util.find_spec(module) is None
     }
-    for name, module in missing.items():
+    for name, module in sorted(missing.items()):
         print(f"note: skipping client {name}: {module} is not installed "
               "(pip install 'vexora_async[bench]')", file=sys.stderr)
     args.clients = [name for name in args.clients if name not in missing]
+    args.e2e_clients = [name for name in args.e2e_clients if name not in missing]
     if not args.clients:
         raise SystemExit("python -m benchmarks: no client left to run")
     allowed = cpus()
@@ -140,9 +168,10 @@ def _env() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def sandbox_server(cpu: int | None) -> Iterator[tuple[str, int]]:
-    """Start the server process, yield (base URL, pid); always stop it, Ctrl+C included."""
-    command = _python("benchmarks.server", "--parent-pid", os.getpid())
+def gateway(module: str, cpu: int | None) -> Iterator[tuple[str, int]]:
+    """Start a gateway process (``STUB`` or ``SANDBOX``), yield (base URL, pid); always stop
+    it, Ctrl+C included."""
+    command = _python(module, "--parent-pid", os.getpid())
     if cpu is not None:
         command += ["--cpu", str(cpu)]
     process = subprocess.Popen(
@@ -158,7 +187,7 @@ def sandbox_server(cpu: int | None) -> Iterator[tuple[str, int]]:
         finally:
             timer.cancel()
         if not line.startswith(READY):
-            raise BenchmarkError("the sandbox server did not start (see its output above)")
+            raise BenchmarkError(f"{module} did not start (see its output above)")
         yield line.split()[1], process.pid
     finally:
         if process.poll() is None:
@@ -192,16 +221,19 @@ class _Tags:
         return _TAG_CHARS[value // 36 % 36] + _TAG_CHARS[value % 36]
 
 
-def run_clients(args: argparse.Namespace, base_url: str, server_pid: int, run_id: str,
-                tag: _Tags) -> list[dict[str, Any]]:
+def run_clients(args: argparse.Namespace, clients: Sequence[str], repeats: int, n_default: int,
+                base_url: str, server_pid: int, run_id: str, tag: _Tags,
+                server: str) -> list[dict[str, Any]]:
+    """Every client once per repeat and concurrency, the order rotated each repeat."""
     runs: list[dict[str, Any]] = []
-    for repeat in range(args.repeat):
+    for repeat in range(repeats):
         # Rotate the order each repeat: no client is always the one after the slowest.
-        shift = repeat % len(args.clients)
-        order = args.clients[shift:] + args.clients[:shift]
+        shift = repeat % len(clients)
+        order = [*clients[shift:], *clients[:shift]]
         for concurrency in args.concurrency:
             for client in order:
-                n = {"requests": args.requests_n, "sdk-httpx": args.httpx_n}.get(client, args.n)
+                n = {"requests": args.requests_n, "sdk-httpx": args.httpx_n}.get(client, n_default)
+                n = min(n, n_default)
                 command = _python(
                     "benchmarks.worker", "--client", client, "--base-url", base_url,
                     "--n", n, "--concurrency", concurrency, "--warmup", args.warmup,
@@ -209,28 +241,19 @@ def run_clients(args: argparse.Namespace, base_url: str, server_pid: int, run_id
                 )
                 if args.client_cpu is not None:
                     command += ["--cpu", str(args.client_cpu)]
-                print(f"  {client:<12} c={concurrency:<4} n={n:<7}", end="", flush=True)
+                print(f"  #{repeat + 1} {client:<12} c={concurrency:<4} n={n:<7}", end="",
+                      flush=True)
                 result = _subprocess_json(command, f"client {client}")
                 result["repeat"] = repeat
                 runs.append(result)
                 errors = f", {result['errors']} errors" if result["errors"] else ""
-                print(f" {result['links_per_s']:>9,.0f} links/s, "
-                      f"{result['cpu_us_per_link']:>6,.0f} µs CPU/link{errors}", flush=True)
+                busy = result["server_cpu_util"]
+                print(f" {result['links_per_s']:>8,.0f} links/s, CPU "
+                      f"{result['cpu_us_per_link']:>6,.1f} µs/link (user "
+                      f"{result['cpu_user_us_per_link']:,.1f} + sys "
+                      f"{result['cpu_sys_us_per_link']:,.1f}), {server} "
+                      f"{'?' if busy is None else f'{busy:.0%}'} busy{errors}", flush=True)
     return runs
-
-
-def medians(runs: Sequence[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Per client and concurrency, the run with the median links/s, in the table's order."""
-    chosen = []
-    for concurrency in args.concurrency:
-        for client in args.clients:
-            same = sorted(
-                (r for r in runs if r["client"] == client and r["concurrency"] == concurrency),
-                key=lambda r: r["links_per_s"],
-            )
-            if same:
-                chosen.append(same[(len(same) - 1) // 2])
-    return chosen
 
 
 def run_batches(args: argparse.Namespace, base_url: str, run_id: str, tag: _Tags
@@ -273,7 +296,7 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "versions": {
             name: _version(name)
-            for name in ("vexora_async", "aiohttp", "httpx", "requests", "orjson")
+            for name in ("vexora_async", "aiohttp", "httpx", "requests", "orjson", "uvloop")
         },
     }
 
@@ -284,6 +307,12 @@ def _micro(quick: bool) -> dict[str, Any]:
     return _subprocess_json(command, "micro-benchmarks")
 
 
+def _load() -> list[float]:
+    with contextlib.suppress(OSError, AttributeError):
+        return [round(value, 2) for value in os.getloadavg()]
+    return []
+
+
 def execute(args: argparse.Namespace) -> dict[str, Any]:
     run_id = secrets.token_hex(3)
     tag = _Tags()
@@ -291,29 +320,48 @@ def execute(args: argparse.Namespace) -> dict[str, Any]:
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "run_id": run_id,
         "machine": machine(),
+        "gateway": "stub",
         "server_cpu": args.server_cpu,
         "client_cpu": args.client_cpu,
+        "load_average": {"start": _load()},
         "settings": {
             "n": args.n, "requests_n": args.requests_n, "httpx_n": args.httpx_n,
             "concurrency": args.concurrency,
             "clients": args.clients, "warmup": args.warmup, "repeat": args.repeat,
+            "e2e_clients": [] if args.no_e2e else args.e2e_clients, "e2e_n": args.e2e_n,
+            "e2e_repeat": args.e2e_repeat,
             "batch_sizes": [] if args.no_batch else args.batch_sizes,
             "batch_concurrency": args.batch_concurrency, "quick": args.quick,
         },
     }
     result: dict[str, Any] = {"meta": meta}
     if not args.no_micro:
-        print("micro-costs of the SDK's stages ...", flush=True)
+        print("stage breakdown of the SDK (timeit) ...", flush=True)
         result["micro"] = _micro(args.quick)
-    with sandbox_server(args.server_cpu) as (base_url, server_pid):
-        print(f"sandbox at {base_url} (pid {server_pid}, CPU {args.server_cpu}); "
+    with gateway(STUB, args.server_cpu) as (base_url, server_pid):
+        print(f"stub gateway at {base_url} (pid {server_pid}, CPU {args.server_cpu}); "
               f"clients on CPU {args.client_cpu}", flush=True)
-        runs = run_clients(args, base_url, server_pid, run_id, tag)
-        if not args.no_batch:
-            result["batch_rss"] = run_batches(args, base_url, run_id, tag)
-    result["results"] = medians(runs, args)
+        runs = run_clients(args, args.clients, args.repeat, args.n, base_url, server_pid,
+                           run_id, tag, "stub")
+    result["results"] = stats.summarize(runs, args.clients, args.concurrency)
+    result["paired"] = stats.paired(runs, args.concurrency)
     result["runs"] = runs
-    result["ratios"] = report.ratios(result["results"])
+    if not (args.no_e2e and args.no_batch):
+        with gateway(SANDBOX, args.server_cpu) as (base_url, server_pid):
+            print(f"sandbox gateway at {base_url} (pid {server_pid}, CPU {args.server_cpu})",
+                  flush=True)
+            if not args.no_e2e and args.e2e_clients:
+                e2e_runs = run_clients(args, args.e2e_clients, args.e2e_repeat, args.e2e_n,
+                                       base_url, server_pid, run_id, tag, "sandbox")
+                result["e2e"] = {
+                    "gateway": "sandbox",
+                    "repeat": args.e2e_repeat,
+                    "results": stats.summarize(e2e_runs, args.e2e_clients, args.concurrency),
+                    "runs": e2e_runs,
+                }
+            if not args.no_batch:
+                result["batch_rss"] = run_batches(args, base_url, run_id, tag)
+    meta["load_average"]["end"] = _load()
     result["targets"] = report.evaluate_targets(result)
     return result
 
@@ -337,8 +385,21 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # unwinds through the finally blocks that stop the server
 
 
+def render(path: Path) -> int:
+    """Rewrite an earlier run's Markdown and plot (and its targets) from its JSON."""
+    result = json.loads(path.read_text(encoding="utf-8"))
+    result["targets"] = report.evaluate_targets(result)
+    text, paths = write(result, path.parent, path.stem)
+    print(text)
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = resolve(build_parser().parse_args(argv))
+    parsed = build_parser().parse_args(argv)
+    if parsed.render is not None:
+        return render(parsed.render)
+    args = resolve(parsed)
     with contextlib.suppress(ValueError):  # only the main thread may set handlers
         signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
@@ -347,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"python -m benchmarks: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("\ninterrupted: the sandbox server was stopped", file=sys.stderr)
+        print("\ninterrupted: the gateway was stopped", file=sys.stderr)
         return 130
     text, paths = write(result, args.out, args.name)
     print()

@@ -1,4 +1,4 @@
-"""The benchmarks' gateway: the package's sandbox in a process of its own, on its own CPU.
+"""The end-to-end gateway: the package's sandbox in a process of its own, on its own CPU.
 
     python -m benchmarks.server --cpu 0 --merchant NO:SECRET:IDR
 
@@ -25,19 +25,24 @@ READY = "BASE_URL"
 _PARENT_POLL = 0.5  # seconds between checks that the benchmark is still there
 
 
-async def serve(merchant: str, port: int, parent: int | None) -> None:
+async def until_stopped(parent: int | None) -> None:
+    """Return on SIGTERM/SIGINT, or once ``parent`` is no longer this process's parent."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), _PARENT_POLL)
+        if parent is not None and os.getppid() != parent:
+            break  # orphaned: whoever started us died without stopping us
+
+
+async def serve(merchant: str, port: int, parent: int | None) -> None:
     async with run_sandbox([parse_merchant(merchant)], port=port) as sandbox:
         print(f"{READY} {sandbox.base_url}", flush=True)
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), _PARENT_POLL)
-            if parent is not None and os.getppid() != parent:
-                break  # orphaned: whoever started us died without stopping us
+        await until_stopped(parent)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
