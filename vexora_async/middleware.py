@@ -14,7 +14,7 @@ attempt gets a fresh ``timestamp`` and ``sign`` over the same business fields.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 from .call import ApiCall, Envelope
 from .envelope import decode_envelope
@@ -28,6 +28,7 @@ __all__ = [
     "SIGNING",
     "Middleware",
     "Next",
+    "Sender",
     "SigningMiddleware",
     "Slot",
     "arrange",
@@ -117,6 +118,10 @@ class SigningMiddleware:
 
     def __call__(self, call: ApiCall, next_: Next) -> Awaitable[Envelope]:
         # A plain function returning the next link's awaitable: no coroutine of its own.
+        return next_(call.with_request(self.signed(call), self.headers(call)))
+
+    def signed(self, call: ApiCall) -> dict[str, Any]:
+        """The call's fields, stamped and signed (a new dict: the call's stay as they are)."""
         fields = dict(call.fields)
         stamp = self._clock()
         as_number = self._types.get(call.path, self._as_number) if self._types else (
@@ -125,35 +130,68 @@ class SigningMiddleware:
         fields["timestamp"] = stamp if as_number else str(stamp)
         fields.pop("sign", None)
         fields["sign"] = sign(fields, self._secret)
-        headers = {**call.headers, **self._headers} if call.headers else self._headers
-        return next_(call.with_request(fields, headers))
+        return fields
+
+    def headers(self, call: ApiCall) -> Mapping[str, str]:
+        return {**call.headers, **self._headers} if call.headers else self._headers
 
     def __repr__(self) -> str:
         return f"SigningMiddleware(merchant_no={self._headers['merchantNo']!r}, secret='***')"
 
 
-def sender(transport: Transport, base_url: str) -> Next:
+class Sender:
     """The end of the chain: encode, send over ``transport``, decode the envelope."""
-    root = base_url.rstrip("/")
-    urls: dict[str, str] = {}  # per path, built once (a client uses two or three paths)
 
-    async def send(call: ApiCall) -> Envelope:
-        url = urls.get(call.path)
+    __slots__ = ("_root", "_transport", "_urls")
+
+    def __init__(self, transport: Transport, base_url: str) -> None:
+        self._transport = transport
+        self._root = base_url.rstrip("/")
+        self._urls: dict[str, str] = {}  # per path, built once (a client uses a few paths)
+
+    def __call__(self, call: ApiCall) -> Awaitable[Envelope]:
+        return self.post(call, call.fields, call.headers)
+
+    async def post(
+        self, call: ApiCall, fields: Mapping[str, Any], headers: Mapping[str, str]
+    ) -> Envelope:
+        url = self._urls.get(call.path)
         if url is None:
-            url = urls[call.path] = root + call.path
-        request = HttpRequest("POST", url, call.headers, dumps(call.fields))
-        response = await transport.send(request, timeout=call.timeout)
+            url = self._urls[call.path] = self._root + call.path
+        request = HttpRequest("POST", url, headers, dumps(fields))
+        response = await self._transport.send(request, timeout=call.timeout)
         return decode_envelope(response)
 
-    return send
+
+def sender(transport: Transport, base_url: str) -> Sender:
+    """The end of the chain for ``transport`` and ``base_url``."""
+    return Sender(transport, base_url)
 
 
 def compose(middlewares: Sequence[Middleware], end: Next) -> Next:
-    """Wrap ``end`` so that ``middlewares[0]`` runs first; built once, not per call."""
+    """Wrap ``end`` so that ``middlewares[0]`` runs first; built once, not per call.
+
+    Signing straight before the sender (the default chain's end, and any chain without a
+    middleware after ``SIGNING``) is fused with it: the same work, one call and one
+    ``ApiCall`` copy less per attempt."""
     handler = end
     for middleware in reversed(middlewares):
-        handler = _link(middleware, handler)
+        if (
+            handler is end
+            and isinstance(end, Sender)
+            and isinstance(middleware, SigningMiddleware)
+        ):
+            handler = _signed_post(middleware, end)
+        else:
+            handler = _link(middleware, handler)
     return handler
+
+
+def _signed_post(signing: SigningMiddleware, end: Sender) -> Next:
+    def run(call: ApiCall) -> Awaitable[Envelope]:
+        return end.post(call, signing.signed(call), signing.headers(call))
+
+    return run
 
 
 def _link(middleware: Middleware, next_: Next) -> Next:
