@@ -202,7 +202,11 @@ def _with_aliases(
                 if fields.get(other) is not None:
                     fields[name] = fields[other]
                     break
-    fields[_RAW_KEY] = MappingProxyType(dict(data))
+    # ``data`` comes from decoding the body: nothing else holds it to change it, so a
+    # read-only view of it (no copy) is the raw answer.
+    fields[_RAW_KEY] = MappingProxyType(data) if type(data) is dict else MappingProxyType(
+        dict(data)
+    )
     return fields
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
-from typing import Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import attrs
 
@@ -50,19 +50,28 @@ class Timeouts:
     connect: float = attrs.field(default=5.0, validator=_finite_seconds)
 
 
-@attrs.frozen(slots=True)
-class HttpRequest:
+# Immutable named tuples: one of each per attempt, so they cost what a tuple costs. The
+# body (signed, with payer data) never shows in a repr.
+
+
+class HttpRequest(NamedTuple):
     method: str
     url: str
     headers: Mapping[str, str]
-    body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+    body: bytes
+
+    def __repr__(self) -> str:
+        size = len(self.body)
+        return f"HttpRequest(method={self.method!r}, url={self.url!r}, body=<{size} bytes>)"
 
 
-@attrs.frozen(slots=True)
-class HttpResponse:
+class HttpResponse(NamedTuple):
     status: int
     headers: Mapping[str, str]  # keys lower-cased
-    body: bytes = attrs.field(repr=lambda b: f"<{len(b)} bytes>")
+    body: bytes
+
+    def __repr__(self) -> str:
+        return f"HttpResponse(status={self.status!r}, body=<{len(self.body)} bytes>)"
 
 
 class LowerCaseHeaders(Mapping[str, str]):
