@@ -7,6 +7,7 @@ import asyncio
 import json
 
 from ..errors import (
+    AuthenticationError,
     ConfigurationError,
     ConnectError,
     OrderNotFound,
@@ -63,8 +64,8 @@ def gateway_fields(state: PaymentState) -> dict[str, str]:
 def run(args: argparse.Namespace) -> int:
     try:
         state = asyncio.run(_query(args))
-    except (ConfigurationError, ValidationError) as exc:
-        return fail(str(exc), EXIT_CONFIG)
+    except (ConfigurationError, ValidationError, AuthenticationError) as exc:
+        return fail(str(exc), EXIT_CONFIG)  # a wrong secret or merchant: configuration
     except KeyboardInterrupt:
         return fail("stopped", EXIT_INTERRUPTED)
     except ConnectError as exc:
