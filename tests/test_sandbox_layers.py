@@ -32,7 +32,7 @@ def test_the_gateway_knows_nothing_of_http_serving_or_the_client() -> None:
     imported = _imports(PACKAGE / "gateway.py")
     assert not {m for m in imported if m.startswith("aiohttp")}
     assert "vexora_async.client" not in imported
-    assert not imported & {"sandbox.app", "sandbox.server", "sandbox.cashier", "sandbox.command"}
+    assert not imported & {"sandbox.app", "sandbox.server", "sandbox.cashier", "commands.sandbox"}
 
 
 def test_sandbox_modules_form_no_cycle() -> None:

@@ -23,7 +23,7 @@ COMMANDS: tuple[str, ...] = (
     "vexora_async.commands.query",
     "vexora_async.commands.sign",
     "vexora_async.commands.verify_notify",
-    "vexora_async.sandbox.command",
+    "vexora_async.commands.sandbox",
 )
 
 

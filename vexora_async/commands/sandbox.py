@@ -18,13 +18,13 @@ from typing import Any
 
 import aiohttp
 
-from ..commands.common import EXIT_CONFIG, EXIT_FAILED_ROWS, EXIT_OK, fail
 from ..errors import ConfigurationError
 from ..hosts import is_loopback_url
-from .codes import SandboxCodes
-from .faults import ALL_KINDS
-from .merchants import SandboxMerchant, parse_merchant
-from .server import Sandbox, check_bind_host, run_sandbox
+from ..sandbox.codes import SandboxCodes
+from ..sandbox.faults import ALL_KINDS
+from ..sandbox.merchants import SandboxMerchant, parse_merchant
+from ..sandbox.server import Sandbox, check_bind_host, run_sandbox
+from .common import EXIT_CONFIG, EXIT_FAILED_ROWS, EXIT_OK, fail
 
 NAME = "sandbox"
 HELP = "run the sandbox gateway on this machine until interrupted; or pay/redeliver on it"
