@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -26,7 +25,7 @@ import attrs
 from aiohttp import web
 
 from ..errors import ValidationError
-from ..wire import HAS_ORJSON, dumps, epoch_millis, loads
+from ..wire import dumps, epoch_millis, signed_object
 from .cashier import render_cashier, render_confirmation, render_missing
 from .codes import SandboxCodes, SandboxError
 from .faults import FAULT_HEADER, FaultKind
@@ -46,25 +45,17 @@ _NOT_AN_OBJECT = "invalid parameter: the body must be a JSON object"
 
 
 def parse_fields(body: bytes) -> dict[str, Any] | None:
-    """The request's top-level JSON object, or ``None``.
+    """The request's top-level JSON object as signed, or ``None``.
 
-    Numbers keep the text they were sent as (``10000.50`` stays ``Decimal("10000.50")``):
-    the signature covers that text. orjson is tried first for speed; a body it reads a
-    float from, or cannot read, is parsed again by the standard library with Decimals.
+    The SDK's one reading of a signed body (``wire.signed_object``): numbers keep the text
+    they were sent as (``1.0E7`` stays ``1.0E7``, a ``JsonNumber``), because the signature
+    covers that text; the checks know a ``JsonNumber`` was a JSON number.
     """
     try:
-        value = loads(body)
+        signed, _ = signed_object(body)
     except ValueError:
-        value = None
-    if HAS_ORJSON and (
-        value is None
-        or (isinstance(value, dict) and any(type(v) is float for v in value.values()))
-    ):
-        try:
-            value = json.loads(body, parse_float=Decimal)
-        except ValueError:
-            value = None
-    return value if isinstance(value, dict) else None
+        return None
+    return signed
 
 
 def _envelope(

@@ -10,9 +10,15 @@ from typing import Any
 import attrs
 
 from ..errors import Violation
-from ..wire import wire_name
+from ..wire import JsonNumber, wire_name
 
-__all__ = ["Reply", "amount_type_violations", "invalid_message", "timestamp_violations"]
+__all__ = [
+    "Reply",
+    "amount_type_violations",
+    "invalid_message",
+    "is_json_number",
+    "timestamp_violations",
+]
 
 
 @attrs.frozen(slots=True)
@@ -34,15 +40,24 @@ def invalid_message(violations: Iterable[Violation]) -> str:
     return "invalid parameter: " + "; ".join(parts)
 
 
+def is_json_number(value: object) -> bool:
+    """Whether a received value was a JSON number: the sandbox reads bodies with
+    ``wire.signed_object``, which keeps numbers as the text sent (``JsonNumber``), so the
+    signature is checked over exactly that text."""
+    return isinstance(value, JsonNumber) or (
+        isinstance(value, int | Decimal) and not isinstance(value, bool)
+    )
+
+
 def timestamp_violations(value: object, as_number: bool) -> list[Violation]:
     if value is None or value == "":
         return [Violation("timestamp", "required")]
     if as_number:
-        if isinstance(value, bool) or not isinstance(value, int):
+        if not is_json_number(value):
             return [Violation("timestamp", "not_number", "a JSON number for this profile")]
         text = str(value)
     else:
-        if not isinstance(value, str):
+        if not isinstance(value, str) or isinstance(value, JsonNumber):
             return [Violation("timestamp", "not_text", "a JSON string for this profile")]
         text = value
     if len(text) != 13 or not (text.isascii() and text.isdigit()):
@@ -53,7 +68,7 @@ def timestamp_violations(value: object, as_number: bool) -> list[Violation]:
 def amount_type_violations(value: object, as_number: bool) -> list[Violation]:
     if value is None:
         return []  # the profile reports it as required
-    is_number = isinstance(value, int | Decimal) and not isinstance(value, bool)
+    is_number = is_json_number(value)
     if as_number and not is_number:
         return [Violation("amount", "not_number", "a JSON number for this profile")]
     if not as_number and is_number:
