@@ -72,7 +72,7 @@ def sample_requests(region: str, count: int, run_id: str) -> Iterator[CheckoutRe
 
 
 # What each outcome means, for the summary (the batch API's own words, shortened).
-EXPLAINED = {
+EXPLAINED: dict[str, str] = {
     BatchOutcome.CREATED: "link created and returned",
     BatchOutcome.EXISTS: "order created, its link lost to a fault; found by a query",
     BatchOutcome.REJECTED: "the gateway said no; the order does not exist",
@@ -82,7 +82,7 @@ EXPLAINED = {
     BatchOutcome.ERROR: "something else went wrong",
 }
 # What the ledger must hold for an outcome to be true (None: the outcome claims nothing).
-_MUST_EXIST = {
+_MUST_EXIST: dict[str, bool] = {
     BatchOutcome.CREATED: True,
     BatchOutcome.EXISTS: True,
     BatchOutcome.REJECTED: False,
