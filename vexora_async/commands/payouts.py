@@ -10,7 +10,7 @@ no recipient data. A journal of payment links is never resumed as payouts, or th
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..batch_input import RowReader
@@ -29,8 +29,8 @@ def _check(client: VexoraClient) -> Callable[[PayoutRequest], object]:
     return payout_profile(client).prepare  # ConfigurationError: the profile pays nothing out
 
 
-async def _create(client: VexoraClient, request: PayoutRequest, maybe_sent: bool) -> Payout:
-    return await client.create_payout(request, maybe_sent=maybe_sent)
+def _create(client: VexoraClient, request: PayoutRequest, maybe_sent: bool) -> Awaitable[Payout]:
+    return client.create_payout(request, maybe_sent=maybe_sent)
 
 
 def _shown(payout: Payout) -> dict[str, Any]:
