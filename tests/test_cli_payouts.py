@@ -265,6 +265,25 @@ def test_a_missing_journal_next_to_payout_results_stops_the_run_unless_restart(
     assert sorted(o.trade_no for o in payouts) == [r["trade_no"] for r in rows]
 
 
+def test_a_profile_without_payouts_is_exit_4_before_any_journal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import attrs
+
+    from vexora_async.regions import registry
+
+    collect_only = attrs.evolve(registry.get("IDR"), name="COLLECT_ONLY", payout=None)
+    monkeypatch.setitem(registry._profiles, "COLLECT_ONLY", collect_only)  # removed after
+    source, out = tmp_path / "payouts.csv", tmp_path / "results.jsonl"
+    _write_csv(source, [_row(0, "N")])
+    code = main(["payouts", str(source), "--out", str(out), "--region", "COLLECT_ONLY",
+                 "--merchant-no", MERCHANT, "--secret", SECRET, "--base-url",
+                 "http://127.0.0.1:9"])  # fmt: skip
+    assert code == 4
+    assert "declares no payouts" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["payouts.csv"]  # no journal, no file
+
+
 def test_skip_invalid_and_insufficient_balance(
     vexora_sandbox: SandboxThread, tmp_path: Path
 ) -> None:
