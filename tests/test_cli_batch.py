@@ -251,7 +251,8 @@ def test_demo_with_faults_still_reports_every_link(capsys: pytest.CaptureFixture
 
 
 def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    for command in ("demo", "batch", "query", "sign", "verify-notify", "sandbox"):
+    for command in ("demo", "batch", "payouts", "balance", "query", "sign", "verify-notify",
+                    "sandbox"):
         with pytest.raises(SystemExit) as caught:
             main([command, "--help"])
         assert caught.value.code == 0

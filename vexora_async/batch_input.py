@@ -1,8 +1,10 @@
-"""Reading checkout requests from a CSV or JSON Lines file, one row at a time.
+"""Reading requests (checkouts, payouts) from a CSV or JSON Lines file, one row at a time.
 
 Columns (CSV header or JSON keys) may use the SDK's names (``trade_no``) or the gateway's
-(``tradeNo``); any other column travels in ``CheckoutRequest.extra`` under its own name, for
-custom profiles, and a profile that does not know it reports it.
+(``tradeNo``); any other column travels in the request's ``extra`` under its own name, for
+custom profiles, and a profile that does not know it reports it. ``RowReader(model)`` reads
+rows of any request model with ``trade_no``, ``amount`` and ``extra`` (``PayoutRequest``);
+``read_rows`` and ``to_row`` read ``CheckoutRequest``.
 
 Rows are named by the line a person sees in an editor or spreadsheet: in a CSV file the
 header is line 1, so the first order is row 2; in a JSON Lines file each line is its own
@@ -17,23 +19,27 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Generic, Protocol, TextIO, TypeVar
 
 import attrs
+from attrs import AttrsInstance
 
 from .errors import ValidationError, Violation
 from .models import CheckoutRequest
 from .wire import wire_name
 
 __all__ = [
+    "CHECKOUT_ROWS",
     "FORMATS",
     "MAX_AMOUNT_DIGITS",
     "MAX_LINE",
     "InputFileError",
     "InputRow",
+    "Request",
+    "RowReader",
     "detect_format",
     "read_records",
     "read_rows",
@@ -43,18 +49,27 @@ __all__ = [
 FORMATS = ("csv", "jsonl")
 MAX_LINE = 1 << 20  # a JSON Lines line longer than this is one bad row, not a memory spike
 MAX_AMOUNT_DIGITS = 18  # below 2**63 (what JSON encoders take); far beyond any real amount
-_FIELDS = {a.name for a in attrs.fields(CheckoutRequest) if a.name != "extra"}
-_NAMES = {**{wire_name(name): name for name in _FIELDS}, **{name: name for name in _FIELDS}}
 _SCALARS = (str, int, Decimal)
 
 Record = dict[str, Any]
+
+
+class Request(AttrsInstance, Protocol):
+    """What a row becomes: an attrs request with a trade number (``CheckoutRequest``,
+    ``PayoutRequest``)."""
+
+    @property
+    def trade_no(self) -> str: ...
+
+
+R = TypeVar("R", bound=Request)
 
 
 class InputFileError(ValueError):
     """The input file cannot be used at all (one line for the user, no traceback)."""
 
 
-class InputRow:
+class InputRow(Generic[R]):
     """One input row: its request, or why none could be built. (A plain slotted carrier:
     one is made per row, twice per run.)"""
 
@@ -63,7 +78,7 @@ class InputRow:
     def __init__(
         self,
         row: int,
-        request: CheckoutRequest | None,
+        request: R | None,
         violations: tuple[Violation, ...] = (),
         trade_no: str | None = None,  # as written, when it is usable text
     ) -> None:
@@ -87,10 +102,9 @@ def detect_format(path: Path) -> str:
     )
 
 
-def read_rows(path: Path, file_format: str | None = None) -> Iterator[InputRow]:
-    """Every row of ``path`` as an ``InputRow``."""
-    for row, record in read_records(path, file_format):
-        yield to_row(row, record)
+def read_rows(path: Path, file_format: str | None = None) -> Iterator[InputRow[CheckoutRequest]]:
+    """Every row of ``path`` as an ``InputRow`` of a ``CheckoutRequest``."""
+    return CHECKOUT_ROWS.read(path, file_format)
 
 
 def read_records(
@@ -171,46 +185,82 @@ def jsonl_records(handle: TextIO) -> Iterator[tuple[int, Record | Violation]]:
         yield line_no, {key: item for key, item in value.items() if item is not None}
 
 
-def to_row(row: int, record: Record | Violation) -> InputRow:
-    """Build the request of one record; every problem is a violation, never an exception."""
-    if isinstance(record, Violation):
-        return InputRow(row, None, (record,))
-    known: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    violations: list[Violation] = []
-    for key, value in record.items():
-        name = _NAMES.get(key)
-        if name is None and not _good_column(key):
-            # Not a name that can be shown on one line: say which rule, not the name.
-            violations.append(Violation("row", "bad_column_name", "empty, too long or not text"))
-            continue
-        field = name or key
-        if type(value) is str and (value.isascii() or _usable_text(value)) and field != "amount":
-            problem = None  # the common case, a CSV cell: nothing more to check here
-        else:
-            problem = _check_value(field, value)
-            value = _plain(field, value)
-        if problem is not None:
-            violations.append(problem)
-        elif name is None:
-            extra[key] = value
-        else:
-            known[name] = value
-    trade_no = known.get("trade_no")
-    shown = trade_no if isinstance(trade_no, str) else None
-    if trade_no is None and not any(v.field == "trade_no" for v in violations):
-        violations.append(Violation("trade_no", "required"))
-    if "amount" not in known and not any(v.field == "amount" for v in violations):
-        violations.append(Violation("amount", "required"))
-    if violations:
-        return InputRow(row, None, tuple(violations), shown)
-    try:
-        request = CheckoutRequest(**known, extra=extra)
-    except ValidationError as exc:
-        return InputRow(row, None, exc.violations, shown)
-    except Exception as exc:  # a model that refuses a value in its own way: still one row
-        return InputRow(row, None, (Violation("row", "unusable", type(exc).__name__),), shown)
-    return InputRow(row, request, (), shown)
+class RowReader(Generic[R]):
+    """How the records of a file become requests of one model (``CheckoutRequest``,
+    ``PayoutRequest``): an attrs class with ``trade_no``, ``amount`` and ``extra``."""
+
+    __slots__ = ("_make", "_names", "model")
+
+    def __init__(self, model: type[R]) -> None:
+        self.model = model
+        self._make: Callable[..., R] = model  # called with the fields a file gives
+        fields = {a.name for a in attrs.fields(model) if a.name != "extra"}
+        missing = {"trade_no", "amount"} - fields
+        if missing:
+            raise TypeError(f"{model.__name__} has no {', '.join(sorted(missing))}")
+        self._names = {**{wire_name(name): name for name in fields}, **{n: n for n in fields}}
+
+    def read(self, path: Path, file_format: str | None = None) -> Iterator[InputRow[R]]:
+        """Every row of ``path`` as an ``InputRow``."""
+        for row, record in read_records(path, file_format):
+            yield self.to_row(row, record)
+
+    def to_row(self, row: int, record: Record | Violation) -> InputRow[R]:
+        """Build the request of one record; every problem is a violation, never an exception."""
+        if isinstance(record, Violation):
+            return InputRow(row, None, (record,))
+        names = self._names
+        known: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        violations: list[Violation] = []
+        for key, value in record.items():
+            name = names.get(key)
+            if name is None and not _good_column(key):
+                # Not a name that can be shown on one line: say which rule, not the name.
+                violations.append(
+                    Violation("row", "bad_column_name", "empty, too long or not text")
+                )
+                continue
+            field = name or key
+            if (
+                type(value) is str
+                and (value.isascii() or _usable_text(value))
+                and field != "amount"
+            ):
+                problem = None  # the common case, a CSV cell: nothing more to check here
+            else:
+                problem = _check_value(field, value)
+                value = _plain(field, value)
+            if problem is not None:
+                violations.append(problem)
+            elif name is None:
+                extra[key] = value
+            else:
+                known[name] = value
+        trade_no = known.get("trade_no")
+        shown = trade_no if isinstance(trade_no, str) else None
+        if trade_no is None and not any(v.field == "trade_no" for v in violations):
+            violations.append(Violation("trade_no", "required"))
+        if "amount" not in known and not any(v.field == "amount" for v in violations):
+            violations.append(Violation("amount", "required"))
+        if violations:
+            return InputRow(row, None, tuple(violations), shown)
+        try:
+            request = self._make(**known, extra=extra)
+        except ValidationError as exc:
+            return InputRow(row, None, exc.violations, shown)
+        except Exception as exc:  # a model that refuses a value in its own way: still one row
+            unusable = Violation("row", "unusable", type(exc).__name__)
+            return InputRow(row, None, (unusable,), shown)
+        return InputRow(row, request, (), shown)
+
+
+CHECKOUT_ROWS = RowReader(CheckoutRequest)
+
+
+def to_row(row: int, record: Record | Violation) -> InputRow[CheckoutRequest]:
+    """The ``CheckoutRequest`` of one record (``RowReader.to_row``)."""
+    return CHECKOUT_ROWS.to_row(row, record)
 
 
 def _check_value(field: str, value: Any) -> Violation | None:

@@ -13,6 +13,12 @@
    order, with no payer data. A journal that is missing, empty, corrupt or another run's
    next to an existing results file stops the run (exit 4) unless ``--restart``: the
    results file may hold the only copy of payment URLs.
+
+The same command creates other things than payment links: a ``BatchKind`` says what a row
+becomes, how the profile checks it, which client call creates it and what its results line
+shows (``PAYMENT_LINKS`` here; ``commands/payouts.py`` declares ``PAYOUTS``). Everything
+above is this module's, the same for every kind; a journal of one kind is never resumed as
+another.
 """
 
 from __future__ import annotations
@@ -25,12 +31,22 @@ import os
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
+
+import attrs
 
 from ..batch import BatchOutcome, BatchResult, run_batch
-from ..batch_input import FORMATS, InputFileError, InputRow, read_records, read_rows, to_row
+from ..batch_input import (
+    CHECKOUT_ROWS,
+    FORMATS,
+    InputFileError,
+    InputRow,
+    Request,
+    RowReader,
+    read_records,
+)
 from ..client import VexoraClient
 from ..errors import (
     APIError,
@@ -52,7 +68,6 @@ from ..journal import (
     remove_journal,
 )
 from ..models import CheckoutRequest, PaymentLink
-from ..regions import RegionProfile
 from .common import (
     EXIT_CONFIG,
     EXIT_FAILED_ROWS,
@@ -69,8 +84,12 @@ from .common import (
     run_stoppable,
 )
 
+__all__ = ["HELP", "NAME", "PAYMENT_LINKS", "BatchKind", "configure", "run"]
+
 NAME = "batch"
 HELP = "create a payment link for every row of a CSV or JSONL file (resumable)"
+R = TypeVar("R", bound=Request)
+T = TypeVar("T")
 _CHUNK = 500  # rows read and registered per journal transaction
 _SHOWN = 10  # failed or invalid rows listed on the terminal; the rest are in the file
 # Finished rows a rerun tries again: never sent (safe to send), or unknown (re-driven as
@@ -79,12 +98,73 @@ _RETRIED: dict[str, str] = {BatchOutcome.NOT_SENT: PENDING, BatchOutcome.UNKNOWN
 _FLUSH_AFTER = 0.5  # seconds a finished row may wait for a commit when no claim comes
 
 
-def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", type=Path, help="checkout requests, .csv or .jsonl")
+@attrs.frozen
+class BatchKind(Generic[R, T]):
+    """What a batch command creates, one per row of a file. The rest (validation report,
+    journal, resume, Ctrl+C, results file, exit codes) is the command's, the same for all."""
+
+    #: How a row of the file becomes a request (``R``).
+    rows: RowReader[R]
+    #: The profile's validation of one request (raises ``ValidationError``), looked up once
+    #: per run; ``ConfigurationError`` when the profile cannot create this kind at all.
+    check: Callable[[VexoraClient], Callable[[R], object]]
+    #: The client call that creates one (``T``); the flag is ``maybe_sent`` (a resumed row).
+    create: Callable[[VexoraClient, R, bool], Awaitable[T]]
+    #: A created one's fields on its results line (never payer or recipient data).
+    shown: Callable[[T], dict[str, Any]]
+    requests: str  # the input, for --help: "checkout requests"
+    noun: str  # the progress bar's: "payment links"
+    made: str  # "N rows did not become {made}"
+    lost: str  # what an ``exists`` row lacks: "its link was lost (query it)"
+    #: The journal's "kind", so a journal of one kind is never resumed as another (None for
+    #: payment links: their journals predate kinds and stay resumable).
+    journal_kind: str | None = None
+    concurrency: int = 64  # the default --concurrency
+
+
+def _check_checkout(client: VexoraClient) -> Callable[[CheckoutRequest], object]:
+    return client.profile.prepare
+
+
+def _create_link(
+    client: VexoraClient, request: CheckoutRequest, maybe_sent: bool
+) -> Awaitable[PaymentLink]:
+    return client.create_payment_link(request, maybe_sent=maybe_sent)
+
+
+def _shown_link(link: PaymentLink) -> dict[str, Any]:
+    return {
+        "paymentUrl": link.payment_url,
+        "platFormTradeNo": link.platform_trade_no,
+        "status": link.status.code,
+    }
+
+
+PAYMENT_LINKS: BatchKind[CheckoutRequest, PaymentLink] = BatchKind(
+    rows=CHECKOUT_ROWS,
+    check=_check_checkout,
+    create=_create_link,
+    shown=_shown_link,
+    requests="checkout requests",
+    noun="payment links",
+    made="links",
+    lost="its link was lost (query it)",
+)
+
+
+def configure(
+    parser: argparse.ArgumentParser, kind: BatchKind[Any, Any] = PAYMENT_LINKS
+) -> None:
+    parser.add_argument("input", type=Path, help=f"{kind.requests}, .csv or .jsonl")
     parser.add_argument("--out", type=Path, required=True, help="results, one JSON line per row")
     parser.add_argument("--journal", type=Path, help="resume journal (default: OUT.journal)")
     parser.add_argument("--format", choices=FORMATS, help="input format (default: by extension)")
-    parser.add_argument("--concurrency", type=int, default=64, help="requests in flight (64)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=kind.concurrency,
+        help=f"requests in flight ({kind.concurrency})",
+    )
     parser.add_argument(
         "--skip-invalid",
         action="store_true",
@@ -105,13 +185,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_credentials(parser)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, kind: BatchKind[Any, Any] = PAYMENT_LINKS) -> int:
     if args.concurrency < 1:
         return fail("--concurrency must be at least 1", EXIT_CONFIG)
     stop = Stop()
     try:
         code = run_stoppable(
-            _run(args, stop), "finishing the orders in flight; the rest wait for the next run",
+            _run(args, stop, kind),
+            f"finishing the {kind.noun} in flight; the rest wait for the next run",
             stop=stop,
         )  # fmt: skip
     except JournalError as exc:
@@ -128,16 +209,16 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-async def _run(args: argparse.Namespace, stop: Stop) -> int:
-    client = client_from(args, limit=args.concurrency)
+async def _run(args: argparse.Namespace, stop: Stop, kind: BatchKind[R, T]) -> int:
+    client, check = _client(args, kind)
     journal_path: Path = args.journal or args.out.with_name(args.out.name + ".journal")
-    identity = await _identity(args.input, client)
+    identity = await _identity(args.input, client, kind)
     journal = _open_journal(journal_path, args.out, identity, args.restart)
     try:
         resumed = journal.registered()
         if not resumed:
             total, bad, bad_rows = await _register(
-                args.input, args.format, client.profile, journal
+                args.input, args.format, kind.rows, check, journal
             )
             if bad_rows and not args.skip_invalid:
                 journal.close()
@@ -161,16 +242,16 @@ async def _run(args: argparse.Namespace, stop: Stop) -> int:
             )
         started = time.perf_counter()
         async with client:
-            with Progress(total, "payment links", args.progress) as progress:
+            with Progress(total, kind.noun, args.progress) as progress:
                 progress.advance(counts[DONE])
-                await _send(args, client, journal, progress, stop)
+                await _send(args, client, journal, progress, stop, kind)
         elapsed = time.perf_counter() - started
         if stop.requested:  # stopped between rows: the results file waits for the last run
             return fail("stopped; run the same command again to resume", EXIT_INTERRUPTED)
         outcomes, failed = await _write_results(journal, args.out)
     finally:
         journal.close()
-    _summary(outcomes, failed, total, elapsed, args.out, client)
+    _summary(outcomes, failed, total, elapsed, args.out, client, kind)
     return EXIT_OK if outcomes[BatchOutcome.CREATED] == total else EXIT_FAILED_ROWS
 
 
@@ -201,14 +282,27 @@ def _open_journal(
     return journal
 
 
+def _client(
+    args: argparse.Namespace, kind: BatchKind[R, T]
+) -> tuple[VexoraClient, Callable[[R], object]]:
+    """The client, and its profile's check of this kind (before any journal is opened:
+    ``ConfigurationError`` if the profile cannot create it)."""
+    client = client_from(args, limit=args.concurrency)
+    return client, kind.check(client)
+
+
 async def _register(
-    path: Path, file_format: str | None, profile: RegionProfile, journal: BatchJournal
+    path: Path,
+    file_format: str | None,
+    rows: RowReader[R],
+    check: Callable[[R], object],
+    journal: BatchJournal,
 ) -> tuple[int, list[tuple[int, Violation]], int]:
     """Read every row once: validate it, find repeated trade numbers (through the journal's
     index, so memory stays flat), register it. Returns (rows, the first problems, bad rows)."""
     total = bad_rows = 0
     shown: list[tuple[int, Violation]] = []
-    chunk: list[InputRow] = []
+    chunk: list[InputRow[R]] = []
 
     def flush() -> None:
         nonlocal bad_rows
@@ -217,7 +311,7 @@ async def _register(
         earlier = journal.first_rows(t for item in chunk if (t := _trade_no(item)) is not None)
         entries = []
         for item in chunk:
-            violations = _violations(item, profile)
+            violations = _violations(item, check)
             trade_no = _trade_no(item)
             if trade_no is not None:
                 first = earlier.setdefault(trade_no, item.row)
@@ -234,7 +328,7 @@ async def _register(
         journal.register(entries)
         chunk.clear()
 
-    for item in read_rows(path, file_format):
+    for item in rows.read(path, file_format):
         total += 1
         chunk.append(item)
         if len(chunk) >= _CHUNK:
@@ -245,15 +339,15 @@ async def _register(
     return total, shown, bad_rows
 
 
-def _trade_no(item: InputRow) -> str | None:
+def _trade_no(item: InputRow[R]) -> str | None:
     return item.request.trade_no if item.request is not None else item.trade_no
 
 
-def _violations(item: InputRow, profile: RegionProfile) -> tuple[Violation, ...]:
+def _violations(item: InputRow[R], check: Callable[[R], object]) -> tuple[Violation, ...]:
     if item.request is None:
         return item.violations
     try:
-        profile.prepare(item.request)
+        check(item.request)
     except ValidationError as exc:
         return exc.violations
     except Exception as exc:  # a value the profile cannot even check: that row only
@@ -268,7 +362,9 @@ def _report_invalid(shown: list[tuple[int, Violation]], bad_rows: int) -> None:
         print(f"... and more: {bad_rows} invalid rows in all", flush=True)
 
 
-async def _identity(path: Path, client: VexoraClient) -> dict[str, str]:
+async def _identity(
+    path: Path, client: VexoraClient, kind: BatchKind[R, T]
+) -> dict[str, str]:
     digest = hashlib.sha256()
     try:
         with path.open("rb") as handle:
@@ -277,12 +373,15 @@ async def _identity(path: Path, client: VexoraClient) -> dict[str, str]:
                 await asyncio.sleep(0)
     except OSError as exc:
         raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return {
+    identity = {
         "input_sha256": digest.hexdigest(),
         "merchant_no": client.merchant_no,
         "base_url": client.base_url,
         "region": client.profile.name,
     }
+    if kind.journal_kind is not None:
+        identity["kind"] = kind.journal_kind
+    return identity
 
 
 async def _send(
@@ -291,6 +390,7 @@ async def _send(
     journal: BatchJournal,
     progress: Progress,
     stop: Stop,
+    kind: BatchKind[R, T],
 ) -> None:
     group = max(args.concurrency, 16)
     claimed: dict[str, Claim] = {}  # trade number -> its claim, while in flight
@@ -307,7 +407,7 @@ async def _send(
             journal.record(finished)
             finished.clear()
 
-    def requests() -> Iterator[CheckoutRequest]:
+    def requests() -> Iterator[R]:
         """The rows to send, claimed from the journal a group at a time (committed as in
         flight before the first of them can leave), matched with their lines of the file."""
         records = read_records(args.input, args.format)
@@ -316,21 +416,21 @@ async def _send(
             for claim in claims:
                 if stop.requested:  # claimed, never sent: re-driven (and created) next run
                     return
-                item = to_row(claim.row, _seek(records, claim.row, args.input))
+                item = kind.rows.to_row(claim.row, _seek(records, claim.row, args.input))
                 if item.request is None or item.request.trade_no != claim.trade_no:
                     raise InputFileError(f"{args.input} changed while the batch was running")
                 claimed[claim.trade_no] = claim
                 yield item.request
 
-    async def create(request: CheckoutRequest) -> PaymentLink:
-        return await client.create_payment_link(
-            request, maybe_sent=claimed[request.trade_no].maybe_sent
-        )
+    def create(request: R) -> Awaitable[T]:  # the call's own coroutine: no frame per row
+        return kind.create(client, request, claimed[request.trade_no].maybe_sent)
 
+    # The pool is typed for payment links; it passes any request and result through.
+    pool = run_batch(cast(Any, create), cast(Any, requests()), concurrency=args.concurrency)
     try:
-        async for result in run_batch(create, requests(), concurrency=args.concurrency):
+        async for result in pool:
             claim = claimed.pop(result.trade_no)
-            finished.append((claim.row, _result(claim.row, result)))
+            finished.append((claim.row, _result(claim.row, result, kind)))
             progress.advance()
             # Finished rows normally ride along with the next claim (one commit per group);
             # on their own only when claims stop coming (the end of the file, a stall).
@@ -350,7 +450,7 @@ def _seek(records: Iterator[tuple[int, Any]], row: int, path: Path) -> Any:
     raise InputFileError(f"row {row} is no longer in {path}")
 
 
-def _invalid_result(item: InputRow, violations: tuple[Violation, ...]) -> dict[str, Any]:
+def _invalid_result(item: InputRow[Any], violations: tuple[Violation, ...]) -> dict[str, Any]:
     return {
         "row": item.row,
         "tradeNo": item.trade_no,
@@ -359,15 +459,11 @@ def _invalid_result(item: InputRow, violations: tuple[Violation, ...]) -> dict[s
     }
 
 
-def _result(row: int, result: BatchResult) -> dict[str, Any]:
+def _result(row: int, result: BatchResult, kind: BatchKind[R, T]) -> dict[str, Any]:
     """One results line: what happened to the order, without payer data."""
     line: dict[str, Any] = {"row": row, "tradeNo": result.trade_no, "outcome": result.outcome}
     if result.ok:
-        line.update(
-            paymentUrl=result.link.payment_url,
-            platFormTradeNo=result.link.platform_trade_no,
-            status=result.link.status.code,
-        )
+        line.update(kind.shown(cast(T, result.link)))  # the pool carries the kind's T
         return line
     error = result.error
     line["error"] = type(error).__name__
@@ -405,9 +501,9 @@ async def _write_results(
     return outcomes, failed
 
 
-def _describe(line: dict[str, Any]) -> str:
+def _describe(line: dict[str, Any], kind: BatchKind[Any, Any]) -> str:
     if line["outcome"] == BatchOutcome.EXISTS:
-        detail = f"created as {line.get('platFormTradeNo')}, but its link was lost (query it)"
+        detail = f"created as {line.get('platFormTradeNo')}, but {kind.lost}"
     elif line.get("violations"):
         detail = ", ".join(f"{v['field']}: {v['rule']}" for v in line["violations"])
     elif line.get("code"):
@@ -424,6 +520,7 @@ def _summary(
     elapsed: float,
     out: Path,
     client: VexoraClient,
+    kind: BatchKind[Any, Any],
 ) -> None:
     rows = [(outcome, str(count)) for outcome, count in sorted(outcomes.items())]
     rows.append(("rows", str(total)))
@@ -432,9 +529,9 @@ def _summary(
     not_created = total - outcomes[BatchOutcome.CREATED]
     if not failed:
         return
-    print(f"{not_created} rows did not become links:")
+    print(f"{not_created} rows did not become {kind.made}:")
     for line in failed:
-        print(f"  {_describe(line)}")
+        print(f"  {_describe(line, kind)}")
     if not_created > len(failed):
         print(f"  ... {not_created - len(failed)} more in {out} (every line without \"created\")")
     if outcomes[BatchOutcome.NOT_SENT]:
