@@ -30,8 +30,10 @@ from vexora_async.sandbox import (
     run_sandbox,
 )
 from vexora_async.sandbox.app import parse_fields
+from vexora_async.sandbox.checks import is_json_number
 from vexora_async.sandbox.merchants import parse_merchant
 from vexora_async.signing import sign, verify
+from vexora_async.wire import JsonNumber
 
 from .test_sandbox_support import (
     MERCHANTS,
@@ -283,12 +285,15 @@ def test_notification_fields_are_signed() -> None:
     assert fields["wayCode"] == "DANA"
 
 
-def test_parse_fields() -> None:
-    assert parse_fields(b'{"amount": 10.50}') == {"amount": Decimal("10.50")}
-    big = b'{"n": 123456789012345678901234567890}'
-    assert parse_fields(big) == {"n": 123456789012345678901234567890}
+def test_parse_fields_keeps_numbers_as_the_text_signed() -> None:
+    for text in ("10.50", "1.0E7", "123456789012345678901234567890", "-0"):
+        fields = parse_fields(b'{"amount": ' + text.encode() + b"}")
+        assert fields == {"amount": text} and isinstance(fields["amount"], JsonNumber)
+        assert is_json_number(fields["amount"])
+    assert not is_json_number(parse_fields(b'{"amount": "10.50"}')["amount"])  # type: ignore[index]
     assert parse_fields(b"[]") is None
     assert parse_fields(b"\xff") is None
+    assert parse_fields(b'{"a": 1, "a": 2}') is None  # no single reading
 
 
 # -- payments -----------------------------------------------------------------------------

@@ -58,6 +58,15 @@ def parse_fields(body: bytes) -> dict[str, Any] | None:
     return signed
 
 
+def parse_control(body: bytes) -> dict[str, Any] | None:
+    """A control request's JSON object (``/sandbox/...``) with numbers as values, or None."""
+    try:
+        _, values = signed_object(body)
+    except ValueError:
+        return None
+    return values
+
+
 def _envelope(
     codes: SandboxCodes, code: str, msg: str, data: Mapping[str, Any] | None = None
 ) -> bytes:
@@ -283,7 +292,7 @@ class _Handlers:
         return _json(snapshot)
 
     async def pay(self, request: web.Request) -> web.Response:
-        body = parse_fields(await request.read())
+        body = parse_control(await request.read())
         if body is None or not isinstance(body.get("tradeNo"), str):
             return _json({"error": "send a JSON object with tradeNo"}, 400)
         merchant_no = body.get("merchantNo")
@@ -300,7 +309,7 @@ class _Handlers:
         return _json({"order": order.to_dict()})
 
     async def redeliver(self, request: web.Request) -> web.Response:
-        body = parse_fields(await request.read())
+        body = parse_control(await request.read())
         if body is None or not isinstance(body.get("tradeNo"), str):
             return _json({"error": "send a JSON object with tradeNo"}, 400)
         merchant_no = body.get("merchantNo")
@@ -314,7 +323,7 @@ class _Handlers:
         return _json({"order": order.to_dict()})
 
     async def faults(self, request: web.Request) -> web.Response:
-        body = parse_fields(await request.read())
+        body = parse_control(await request.read())
         if body is None:
             return _json({"error": "send a JSON object"}, 400)
         policy = self._faults
