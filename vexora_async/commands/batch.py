@@ -77,6 +77,7 @@ from .common import (
     Progress,
     Stop,
     add_credentials,
+    add_rate_limit,
     client_from,
     endpoint,
     fail,
@@ -183,6 +184,7 @@ def configure(
         help="a bar on a terminal, 'progress N/TOTAL' lines otherwise (auto)",
     )
     add_credentials(parser)
+    add_rate_limit(parser)
 
 
 def run(args: argparse.Namespace, kind: BatchKind[Any, Any] = PAYMENT_LINKS) -> int:

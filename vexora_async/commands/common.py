@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from ..client import ENVIRONMENT, VexoraClient
 from ..errors import ConfigurationError
+from ..ratelimit import LocalRateLimiter, RateLimiter, RedisRateLimiter
 
 __all__ = [
     "EXIT_CONFIG",
@@ -27,9 +28,11 @@ __all__ = [
     "Progress",
     "Stop",
     "add_credentials",
+    "add_rate_limit",
     "client_from",
     "endpoint",
     "fail",
+    "rate_limit_from",
     "run_stoppable",
     "setting",
 ]
@@ -57,6 +60,35 @@ def add_credentials(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--region", help="region profile, e.g. IDR (VEXORA_REGION; default IDR)")
 
 
+def add_rate_limit(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "rate limit",
+        "requests per second to the gateway, retries included; with --rate-redis every "
+        "process naming the same Redis and key shares one budget",
+    )
+    group.add_argument("--rate", type=float, help="requests per second (no limit by default)")
+    group.add_argument("--burst", type=int, default=1, help="requests at once after a pause (1)")
+    group.add_argument("--rate-redis", metavar="URL", help="share the limit through this Redis")
+    group.add_argument(
+        "--rate-key", metavar="KEY", help="the shared limit's name (default: the merchant number)"
+    )
+
+
+def rate_limit_from(args: argparse.Namespace) -> RateLimiter | None:
+    """The limiter ``--rate`` asks for, or None."""
+    rate = getattr(args, "rate", None)
+    if rate is None:
+        if getattr(args, "rate_redis", None):
+            raise ConfigurationError("--rate-redis needs --rate")
+        return None
+    burst = getattr(args, "burst", 1)
+    redis_url = getattr(args, "rate_redis", None)
+    if redis_url:
+        key = getattr(args, "rate_key", None) or setting(args, "merchant_no") or "vexora"
+        return RedisRateLimiter(redis_url, key, rate, burst)
+    return LocalRateLimiter(rate, burst)
+
+
 def setting(args: argparse.Namespace, name: str) -> str | None:
     value = getattr(args, name, None)
     return value if value else os.environ.get(ENV[name]) or None
@@ -72,6 +104,9 @@ def client_from(args: argparse.Namespace, **options: Any) -> VexoraClient:
     if missing:
         raise ConfigurationError("missing " + ", ".join(missing))
     given = {name: getattr(args, name) for name in ENV if getattr(args, name, None)}
+    limiter = rate_limit_from(args)
+    if limiter is not None:
+        options.setdefault("rate_limit", limiter)
     return VexoraClient.from_env(**given, **options)
 
 

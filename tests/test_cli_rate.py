@@ -1,0 +1,67 @@
+"""`--rate` on the batch command: the gateway sees no more requests than the limit allows
+(counted from the sandbox's own record of arrivals, not timed on the client)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vexora_async.sandbox import SandboxThread
+
+from .test_cli_batch import _env, _results, _row, _write_csv
+
+
+def _most_in_any_window(times_ms: list[int], window_ms: int) -> int:
+    times = sorted(times_ms)
+    most, start = 0, 0
+    for end, at in enumerate(times):
+        while at - times[start] >= window_ms:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def test_the_batch_command_keeps_to_its_rate(tmp_path: Path) -> None:
+    rows = [_row(i, "RATE") for i in range(60)]
+    _write_csv(tmp_path / "in.csv", rows)
+    with SandboxThread(time_factor=0.001) as sandbox:
+        done = subprocess.run(
+            [sys.executable, "-m", "vexora_async.cli", "batch", str(tmp_path / "in.csv"),
+             "--out", str(tmp_path / "out.jsonl"), "--rate", "40", "--burst", "5",
+             "--progress", "none"],
+            env=_env(sandbox), capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        arrivals = [r.at_ms for r in sandbox.sandbox.ledger.requests() if r.operation == "checkout"]
+    assert len(arrivals) == 60
+    assert [line["outcome"] for line in _results(tmp_path / "out.jsonl")] == ["created"] * 60
+    # GCRA: at most burst + rate * window in any window (a little slack for clock rounding).
+    assert _most_in_any_window(arrivals, 1000) <= 5 + 40 + 1
+
+
+def test_rate_redis_needs_a_rate(tmp_path: Path) -> None:
+    _write_csv(tmp_path / "in.csv", [_row(0, "RATE2")])
+    with SandboxThread(time_factor=0.001) as sandbox:
+        done = subprocess.run(
+            [sys.executable, "-m", "vexora_async.cli", "batch", str(tmp_path / "in.csv"),
+             "--out", str(tmp_path / "out.jsonl"), "--rate-redis", "redis://127.0.0.1:1/0"],
+            env=_env(sandbox), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 4 and "--rate-redis needs --rate" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "bad", [["--rate", "nan"], ["--rate", "0"], ["--burst", "0", "--rate", "5"]]
+)
+def test_bad_rates_are_configuration_errors(tmp_path: Path, bad: list[str]) -> None:
+    _write_csv(tmp_path / "in.csv", [_row(0, "RATE3")])
+    with SandboxThread(time_factor=0.001) as sandbox:
+        done = subprocess.run(
+            [sys.executable, "-m", "vexora_async.cli", "batch", str(tmp_path / "in.csv"),
+             "--out", str(tmp_path / "out.jsonl"), *bad],
+            env=_env(sandbox), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 4, done.stderr
