@@ -65,3 +65,25 @@ def test_bad_rates_are_configuration_errors(tmp_path: Path, bad: list[str]) -> N
             env=_env(sandbox), capture_output=True, text=True, timeout=60,
         )  # fmt: skip
     assert done.returncode == 4, done.stderr
+
+
+def test_a_wrong_secret_stops_the_batch_with_exit_4_and_resumes_once_fixed(
+    tmp_path: Path,
+) -> None:
+    rows = [_row(i, "AUTH") for i in range(40)]
+    _write_csv(tmp_path / "in.csv", rows)
+    command = [sys.executable, "-m", "vexora_async.cli", "batch", str(tmp_path / "in.csv"),
+               "--out", str(tmp_path / "out.jsonl"), "--progress", "none"]  # fmt: skip
+    with SandboxThread(time_factor=0.001) as sandbox:
+        wrong = {**_env(sandbox), "VEXORA_SECRET": "NOT-THE-SECRET"}
+        done = subprocess.run(command, env=wrong, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 4, done.stderr
+        assert "refused the credentials" in done.stderr and "NOT-THE-SECRET" not in done.stderr
+        assert sandbox.ledger.orders() == []
+        again = subprocess.run(
+            command, env=_env(sandbox), capture_output=True, text=True, timeout=120
+        )
+        assert again.returncode == 0, again.stderr
+        stored = sorted(order.trade_no for order in sandbox.ledger.orders())
+    assert stored == sorted(row["trade_no"] for row in rows)  # each once, none lost
+    assert [line["outcome"] for line in _results(tmp_path / "out.jsonl")] == ["created"] * 40

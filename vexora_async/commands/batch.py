@@ -50,6 +50,7 @@ from ..batch_input import (
 from ..client import VexoraClient
 from ..errors import (
     APIError,
+    AuthenticationError,
     ConfigurationError,
     OrderExists,
     OutcomeUnknown,
@@ -246,8 +247,14 @@ async def _run(args: argparse.Namespace, stop: Stop, kind: BatchKind[R, T]) -> i
         async with client:
             with Progress(total, kind.noun, args.progress) as progress:
                 progress.advance(counts[DONE])
-                await _send(args, client, journal, progress, stop, kind)
+                refused = await _send(args, client, journal, progress, stop, kind)
         elapsed = time.perf_counter() - started
+        if refused is not None:  # every row would fail the same way: stop, say why
+            return fail(
+                f"the gateway refused the credentials ({refused.code}: {refused.msg}); check the"
+                " merchant number, secret, base URL and region, then run again to resume",
+                EXIT_CONFIG,
+            )
         if stop.requested:  # stopped between rows: the results file waits for the last run
             return fail("stopped; run the same command again to resume", EXIT_INTERRUPTED)
         outcomes, failed = await _write_results(journal, args.out)
@@ -393,8 +400,11 @@ async def _send(
     progress: Progress,
     stop: Stop,
     kind: BatchKind[R, T],
-) -> None:
+) -> AuthenticationError | None:
+    """Send every pending row; the gateway's refusal of the credentials if one came (the
+    run stops there: its rows stay in flight and are re-driven by the next run)."""
     group = max(args.concurrency, 16)
+    refused: AuthenticationError | None = None
     claimed: dict[str, Claim] = {}  # trade number -> its claim, while in flight
     finished: list[tuple[int, dict[str, Any]]] = []
     loop = asyncio.get_running_loop()
@@ -432,6 +442,10 @@ async def _send(
     try:
         async for result in pool:
             claim = claimed.pop(result.trade_no)
+            if isinstance(result.error, AuthenticationError):
+                refused = refused or result.error
+                stop.requested = True  # no new rows: they would all be refused
+                continue  # not recorded: nothing was done under these credentials
             finished.append((claim.row, _result(claim.row, result, kind)))
             progress.advance()
             # Finished rows normally ride along with the next claim (one commit per group);
@@ -442,6 +456,7 @@ async def _send(
                 timer = loop.call_later(_FLUSH_AFTER, commit)
     finally:
         commit()  # also when stopped: finished rows are not sent again
+    return refused
 
 
 def _seek(records: Iterator[tuple[int, Any]], row: int, path: Path) -> Any:
