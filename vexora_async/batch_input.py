@@ -297,7 +297,13 @@ def _sized(value: Decimal) -> bool:
 def _plain(field: str, value: Any) -> Any:
     """JSON numbers are read as ``Decimal`` (exact); outside ``amount`` a whole one is an int,
     as ``json`` itself would give."""
-    if field != "amount" and isinstance(value, Decimal) and value == value.to_integral_value():
+    if (
+        field != "amount"
+        and isinstance(value, Decimal)
+        and value.is_finite()  # Infinity and NaN stay Decimals: the field's rule refuses them
+        and value.adjusted() < MAX_AMOUNT_DIGITS
+        and value == value.to_integral_value()
+    ):
         return int(value)
     return value
 
