@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from vexora_async.batch_input import InputFileError, InputRow, read_rows, to_row
 from vexora_async.errors import ValidationError
