@@ -242,9 +242,10 @@ def _payouts(count):
         bank_code="0002", notify_url="https://shop.example/vexora/payouts") for i in range(count)]
 
 async def _readme_block():
-    async with VexoraClient(merchant_no=os.environ["README_MERCHANT_NO"],
-                            secret="your-app-secret", region=os.environ["README_REGION"],
-                            base_url=os.environ["VEXORA_BASE_URL"]) as client:
+    _own = VexoraClient(merchant_no=os.environ["README_MERCHANT_NO"],
+                        secret="your-app-secret", region=os.environ["README_REGION"],
+                        base_url=os.environ["VEXORA_BASE_URL"])
+    async with _own as client:
         request = attrs.evolve(get_profile(os.environ["README_REGION"]).sample,
                                trade_no=os.environ["README_TRADE_NO"])
         requests = _payouts(3)
@@ -253,7 +254,7 @@ async def _readme_block():
 {block}
         finally:
             for _value in list(locals().values()):   # a client the block made itself
-                if isinstance(_value, VexoraClient) and _value is not client:
+                if isinstance(_value, VexoraClient) and _value is not _own:
                     await _value.aclose()
 
 asyncio.run(_readme_block())
@@ -282,7 +283,8 @@ fields = {"merchantNo": "0000000001", "tradeNo": "T1", "amount": 10000,
           "channelCode": "EWALLET", "notifyUrl": "https://shop.example/notify",
           "timestamp": "1763700000000"}
 secret = "your-app-secret"
-fields["sign"] = signing.sign(fields, secret)
+import vexora_async.signing as _signing
+fields["sign"] = _signing.sign(fields, secret)
 allowed = set(fields)
 """,
 }
@@ -293,8 +295,8 @@ def fragment_script(block: Block, url: str) -> str:
     code = swap_base_urls(block.code, url)
     if block.directive.get("prelude") == "payout-sandbox":  # the block runs in its `async with`
         code = textwrap.indent(code, "    ")
-    return FRAGMENT_PRELUDE.format(prelude=textwrap.indent(prelude, " " * 12),
-                                   block=textwrap.indent(code, " " * 12))
+    return FRAGMENT_PRELUDE.replace("{prelude}", textwrap.indent(prelude, " " * 12)).replace(
+        "{block}", textwrap.indent(code, " " * 12))
 
 
 # -- notification recipes --------------------------------------------------------------------
