@@ -34,8 +34,9 @@ What the harness does to a block, and nothing else:
   own install runs pip for real); ``vexora-async sandbox`` (the server) is started in the
   background on a free port instead of 8080 (which may be taken on a CI machine; the commands
   that talk to it get ``VEXORA_SANDBOX_URL``), must print its base URL, and is stopped with
-  SIGINT; ``--orders N`` / ``--payouts N`` above 200 are run with 200 (the soaks' own tests run
-  the long versions).
+  SIGINT; ``--orders N`` / ``--payouts N`` above 200 are run with 200, to keep this test short
+  (the soaks themselves are tested by tests/test_soak.py and tests/test_soak_payouts.py).
+  Lines in ``SKIPPED_LINES`` are not run (the full benchmark), each with its reason.
 - ``sql`` is compared with ``PostgresNotificationStore.schema_sql()`` by
   ``tests/test_notify_store.py``; ``text`` (a sample log line) is compared in shape with a
   line the SDK really logs.
@@ -57,7 +58,6 @@ import textwrap
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import attrs
 import pytest
@@ -94,8 +94,8 @@ SKIPS = {
 SKIPPED_LINES = {
     "python -m benchmarks ": "the full benchmark takes ~15 min on 2 CPUs",
     "python -m benchmarks\t": "the full benchmark takes ~15 min on 2 CPUs",
-    "python -m benchmarks --quick": "run by tests/test_benchmarks.py (it takes most of a "
-    "minute: over this test's budget)",
+    "python -m benchmarks --quick": "run by .ci/run itself (`python -m benchmarks --quick`), "
+    "after the tests; it takes most of a minute, over this test's budget",
     "python -m benchmarks --repeat": "a full benchmark run, three times",
 }
 
