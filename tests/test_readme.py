@@ -76,6 +76,9 @@ MERCHANTS = {
     "USD": "0000000005",
 }
 LONG_RUN_CAP = 200
+# The README's payers: what its blocks print or log must not show them.
+PAYER_DATA = ("081234567890", "budi@example.com", "6281245907765", "0912345678",
+              "808-0368988888888", "203.0.113.7", "5464438554636")
 
 # (section heading, language) -> why the block is not run here.
 SKIPS = {
@@ -219,6 +222,8 @@ def run_python(code: str, cwd: Path, env: dict[str, str], timeout: float = 60) -
                           text=True, timeout=timeout)
     assert done.returncode == 0, f"{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
     assert "Unclosed client session" not in done.stderr, done.stderr[-2000:]
+    for personal in PAYER_DATA:  # the SDK keeps it out of reprs, logs and errors
+        assert personal not in done.stdout + done.stderr, personal
     return done.stdout
 
 
