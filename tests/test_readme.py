@@ -50,6 +50,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shlex
 import signal
 import socket
@@ -514,7 +515,11 @@ class Background:
         self.process = subprocess.Popen(words, env=env, cwd=cwd, stdout=subprocess.PIPE,
                                         stderr=subprocess.PIPE, text=True)
         assert self.process.stdout is not None
-        first = self.process.stdout.readline()  # it prints its base URL once it serves
+        # It prints its base URL once it serves (a silent hang fails after 30 s).
+        if not select.select([self.process.stdout], [], [], 30)[0]:
+            self.process.kill()
+            pytest.fail(f"{line!r} printed nothing in 30 s")
+        first = self.process.stdout.readline()
         assert f"http://127.0.0.1:{self.port}" in first, (first, self.process.stderr)
         self.url = f"http://127.0.0.1:{self.port}"
 
