@@ -645,7 +645,13 @@ def test_every_block_is_seen() -> None:
     """The parser finds every fence (a stray one would shift them all)."""
     fences = sum(1 for line in README.read_text().splitlines() if line.startswith("```"))
     assert fences == 2 * len(BLOCKS)
-    assert all(b.directive.get("uses", "callbacks") in NAMED for b in BLOCKS)
+    used = {name for b in BLOCKS for name in b.directive.get("uses", "").split(",") if name}
+    assert used <= set(NAMED), used - set(NAMED)
+    known = {"fragment", "region", "prelude", "name", "recipe", "uses", "pytest", "with"}
+    for block in BLOCKS:
+        assert set(block.directive) <= known, (block.line, block.directive)
+        assert block.directive.get("prelude", "") in {"", *PRELUDES}, block.line
+        assert block.directive.get("recipe", next(iter(RECIPE_DRIVERS))) in RECIPE_DRIVERS
 
 
 def test_every_skip_still_applies() -> None:
