@@ -17,11 +17,18 @@ What the harness does to a block, and nothing else:
       <!-- readme-test: name=callbacks -->           later blocks may use this one's names
       <!-- readme-test: recipe=aiohttp uses=callbacks -->   a notification endpoint: served
       <!-- readme-test: pytest -->                   a test file: run with pytest
+      <!-- readme-test: with=cli-sandbox -->         (bash) needs `vexora-async sandbox`
 
   ``fragment`` runs the block inside ``async def`` after a prelude (``FRAGMENT_PRELUDE``):
   ``client``, a ``VexoraClient`` for the section's region (``region=``, default IDR) aimed at
   the sandbox; ``request``, a fresh valid ``CheckoutRequest`` for it; ``requests``, three
-  fresh valid IDR ``PayoutRequest``s; plus ``PRELUDES[name]`` when ``prelude=`` names one.
+  fresh valid IDR ``PayoutRequest``s; plus ``PRELUDES[name]`` when ``prelude=`` names one
+  (``fixtures``: ``vexora_sandbox``, a ``SandboxThread`` as the pytest fixture gives;
+  ``payout-sandbox``: ``sandbox``, a ``Sandbox`` served in the block's own loop, since the
+  block calls its methods directly, with payout ``PO-1`` under way; ``signing``: ``fields``,
+  ``secret``, ``allowed``).
+  ``pytest``: the file must pass with pytest-asyncio disabled (``-p no:asyncio``) and in
+  its default strict mode: the example needs no pytest-asyncio setting, as it says.
   ``recipe=`` runs the named blocks, then the recipe, after ``RECIPE_PRELUDE`` (the ``orders``
   and ``payouts`` the README's callbacks call: they record every call), then drives it
   (``RECIPE_DRIVERS``): the endpoint is served, a genuine notification from the sandbox
@@ -29,7 +36,8 @@ What the harness does to a block, and nothing else:
 - **Bash** blocks run line by line (``\\``-continued lines joined) with the sandbox's
   credentials in ``VEXORA_MERCHANT_NO``, ``VEXORA_SECRET``, ``VEXORA_BASE_URL`` and
   ``VEXORA_REGION``, in a directory holding the files they name (``orders.csv``,
-  ``payouts.csv``, ``body.json``, ``notify.json``); each must exit 0. Rules:
+  ``payouts.csv``, ``body.json``, ``notify.json``); each must exit 0. With
+  ``with=cli-sandbox`` a ``vexora-async sandbox`` runs meanwhile, holding orders T-1..T-3. Rules:
   ``pip install ".[x,y]"`` is checked statically (every extra exists in pyproject.toml; CI's
   own install runs pip for real); ``vexora-async sandbox`` (the server) is started in the
   background on a free port instead of 8080 (which may be taken on a CI machine; the commands
