@@ -92,8 +92,6 @@ PAYER_DATA = ("081234567890", "budi@example.com", "6281245907765", "0912345678",
 
 # (section heading, language) -> why the block is not run here.
 SKIPS = {
-    ("Scaling out", "python"): "needs Redis and PostgreSQL servers: run against real ones by "
-    "tests/test_notify_store.py::test_the_readme_scaling_out_examples_run",
     ("Notification stores for replicas", "python"): "needs Redis and PostgreSQL servers: run "
     "by tests/test_notify_store.py::test_the_readme_scaling_out_examples_run",
     ("A rate limit every worker shares", "python"): "needs a Redis server: run by "
