@@ -1,0 +1,184 @@
+"""Batches that several workers drive together through one PostgreSQL journal: a worker
+SIGKILLed mid-run, its rows taken over after their lease; workers racing to register; a
+second input refused; the journal's claim rules on their own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vexora_async.journal import Entry, JournalError
+from vexora_async.journal_postgres import PostgresJournal
+from vexora_async.sandbox import SandboxThread
+
+from .servers import PostgresServer
+from .test_cli_batch import MERCHANT, _batch, _env, _results, _row, _write_csv
+
+
+def _fetch(dsn: str, query: str, *args: Any) -> list[Any]:
+    async def go() -> list[Any]:
+        import asyncpg
+
+        connection = await asyncpg.connect(dsn)
+        try:
+            return list(await connection.fetch(query, *args))
+        finally:
+            await connection.close()
+
+    return asyncio.run(go())
+
+
+def _check_results(out: Path, rows: list[dict[str, Any]], sandbox: SandboxThread) -> None:
+    results = _results(out)
+    assert [line["row"] for line in results] == list(range(2, len(rows) + 2))  # one per row
+    assert [line["tradeNo"] for line in results] == [r["trade_no"] for r in rows]
+    assert {line["outcome"] for line in results} <= {"created", "exists"}
+    by_trade = {o.trade_no: o.platform_trade_no for o in sandbox.ledger.orders(MERCHANT)}
+    assert all(line["platFormTradeNo"] == by_trade[line["tradeNo"]] for line in results)
+
+
+def test_three_workers_one_killed_every_order_once(
+    postgres_server: PostgresServer, vexora_sandbox: SandboxThread, tmp_path: Path
+) -> None:
+    total = 3000
+    rows = [_row(i, "PG") for i in range(total)]
+    source = tmp_path / "orders.csv"
+    _write_csv(source, rows)
+    table = "show_it"
+    outs = [tmp_path / f"results{n}.jsonl" for n in range(3)]
+    workers = [
+        subprocess.Popen(
+            _batch([str(source), "--out", str(out), "--journal", postgres_server.dsn,
+                    "--journal-table", table, "--lease", "2", "--concurrency", "16",
+                    "--progress", "lines"]),  # fmt: skip
+            env=_env(vexora_sandbox),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for out in outs
+    ]
+    victim = workers[0]
+    assert victim.stdout is not None
+    for line in victim.stdout:  # it is sending (so it holds claims): kill it mid-row
+        if line.startswith("progress ") and int(line.split()[1].split("/")[0]) >= 300:
+            break
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert victim.returncode == -signal.SIGKILL
+    assert len(vexora_sandbox.ledger.orders(MERCHANT)) < total  # it really was mid-run
+
+    for worker in workers[1:]:
+        _, err = worker.communicate(timeout=90)
+        assert worker.returncode in (0, 1), err
+
+    # Against the gateway's own ledger: every row's order exists, exactly once.
+    stored = vexora_sandbox.ledger.orders(MERCHANT)
+    assert sorted(o.trade_no for o in stored) == sorted(r["trade_no"] for r in rows)
+    # Each surviving worker wrote the whole results file: one line per row, truthful.
+    for out in outs[1:]:
+        _check_results(out, rows, vexora_sandbox)
+    assert not outs[0].exists()
+    # The killed worker's claims were taken over (claimed a second time, as maybe sent),
+    # and every row was settled by a live worker.
+    victim_rows = _fetch(
+        postgres_server.dsn,
+        f"SELECT row, state, claimed_by FROM {table}_rows WHERE attempts > 1",
+    )
+    assert victim_rows, "no row of the killed worker was re-driven"
+    assert all(r["state"] == "done" for r in victim_rows)
+    assert not any(f":{victim.pid}:" in r["claimed_by"] for r in victim_rows)
+    states = _fetch(postgres_server.dsn, f"SELECT state, count(*) FROM {table}_rows GROUP BY 1")
+    assert [tuple(r) for r in states] == [("done", total)]
+
+
+def test_workers_racing_to_register_share_one_journal_and_refuse_another_input(
+    postgres_server: PostgresServer, vexora_sandbox: SandboxThread, tmp_path: Path
+) -> None:
+    rows = [_row(i, "PR") for i in range(400)]
+    source = tmp_path / "orders.csv"
+    _write_csv(source, rows)
+    journal = ["--journal", postgres_server.dsn, "--journal-table", "race", "--lease", "5"]
+    racers = [
+        subprocess.Popen(
+            _batch([str(source), "--out", str(tmp_path / f"r{n}.jsonl"), *journal,
+                    "--progress", "none"]),  # fmt: skip
+            env=_env(vexora_sandbox),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(3)
+    ]
+    for racer in racers:
+        _, err = racer.communicate(timeout=60)
+        assert racer.returncode == 0, err
+    stored = vexora_sandbox.ledger.orders(MERCHANT)
+    assert sorted(o.trade_no for o in stored) == sorted(r["trade_no"] for r in rows)
+    assert all(vexora_sandbox.ledger.checkout_requests(o.trade_no, MERCHANT) == 1 for o in stored)
+    for n in range(3):
+        _check_results(tmp_path / f"r{n}.jsonl", rows, vexora_sandbox)
+
+    other = tmp_path / "other.csv"
+    _write_csv(other, [_row(i, "PX") for i in range(5)])
+    refused = subprocess.run(
+        _batch([str(other), "--out", str(tmp_path / "x.jsonl"), *journal]),
+        env=_env(vexora_sandbox),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 4
+    assert "belongs to another batch" in refused.stderr and "input_sha256" in refused.stderr
+    assert postgres_server.dsn not in refused.stderr + refused.stdout
+    assert len(vexora_sandbox.ledger.orders(MERCHANT)) == len(rows)  # nothing sent
+
+
+async def _die(journal: PostgresJournal) -> None:
+    """What SIGKILL does to a worker's journal: renewals stop, connections drop."""
+    assert journal._beat is not None
+    journal._beat.cancel()
+    journal._db.terminate()
+    journal._beat_db.terminate()
+
+
+def test_a_claim_is_one_workers_until_its_lease_runs_out(postgres_server: PostgresServer) -> None:
+    first = PostgresJournal(postgres_server.dsn, table="claims", lease=1)
+    second = PostgresJournal(postgres_server.dsn, table="claims", lease=1)
+    try:
+        assert first.bind({"input_sha256": "a"}) is False
+        assert first.registered() is False
+        first.register([Entry(1, "T1"), Entry(2, "T2"), Entry(3, None, {"outcome": "invalid"})])
+        first.mark_registered()
+        assert second.bind({"input_sha256": "a"}) is True and second.registered()
+        with pytest.raises(JournalError, match="another batch"):
+            with PostgresJournal(postgres_server.dsn, table="claims") as third:
+                third.bind({"input_sha256": "b"})
+
+        claims = first.claim_next(1)
+        assert [(c.row, c.maybe_sent) for c in claims] == [(1, False)]
+        assert [(c.row, c.maybe_sent) for c in second.claim_next(5)] == [(2, False)]
+        assert second.claim_next(5) == []  # row 1 is the first worker's (renewed lease)
+        assert second.held_elsewhere() is not None
+
+        # The first worker stops renewing (as if killed): after its lease, row 1 is the
+        # second's, as maybe sent, and the first can no longer record it.
+        first._call(_die(first))
+        time.sleep(1.2)  # the lease itself is what is tested
+        taken = second.claim_next(5)
+        assert [(c.row, c.trade_no, c.maybe_sent) for c in taken] == [(1, "T1", True)]
+        second.record([(1, {"outcome": "exists"}), (2, {"outcome": "created"})])
+        assert second.held_elsewhere() is None
+        assert [json.loads(text)["outcome"] for _, text in second.export()] == [
+            "exists", "created", "invalid"
+        ]  # fmt: skip
+    finally:
+        second.close()
+        first._stop_loop()
