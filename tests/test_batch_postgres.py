@@ -53,11 +53,11 @@ def test_three_workers_one_killed_every_order_once(
     _write_csv(source, rows)
     table = "show_it"
     outs = [tmp_path / f"results{n}.jsonl" for n in range(3)]
+    shared = ["--journal", postgres_server.dsn, "--journal-table", table, "--lease", "2"]
     workers = [
         subprocess.Popen(
-            _batch([str(source), "--out", str(out), "--journal", postgres_server.dsn,
-                    "--journal-table", table, "--lease", "2", "--concurrency", "16",
-                    "--progress", "lines"]),  # fmt: skip
+            _batch([str(source), "--out", str(out), *shared, "--concurrency", "16",
+                    "--progress", "lines"]),
             env=_env(vexora_sandbox),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -109,7 +109,7 @@ def test_workers_racing_to_register_share_one_journal_and_refuse_another_input(
     racers = [
         subprocess.Popen(
             _batch([str(source), "--out", str(tmp_path / f"r{n}.jsonl"), *journal,
-                    "--progress", "none"]),  # fmt: skip
+                    "--progress", "none"]),
             env=_env(vexora_sandbox),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -158,9 +158,9 @@ def test_a_claim_is_one_workers_until_its_lease_runs_out(postgres_server: Postgr
         first.register([Entry(1, "T1"), Entry(2, "T2"), Entry(3, None, {"outcome": "invalid"})])
         first.mark_registered()
         assert second.bind({"input_sha256": "a"}) is True and second.registered()
-        with pytest.raises(JournalError, match="another batch"):
-            with PostgresJournal(postgres_server.dsn, table="claims") as third:
-                third.bind({"input_sha256": "b"})
+        third = PostgresJournal(postgres_server.dsn, table="claims")
+        with pytest.raises(JournalError, match="another batch"), third:
+            third.bind({"input_sha256": "b"})
 
         claims = first.claim_next(1)
         assert [(c.row, c.maybe_sent) for c in claims] == [(1, False)]

@@ -36,7 +36,14 @@ from typing import Any, TypeVar
 
 from .journal import DONE, PENDING, BatchJournal, Claim, Entry, JournalError, _dump
 
-__all__ = ["DEFAULT_LEASE", "DEFAULT_TABLE", "PostgresJournal", "is_postgres_url"]
+__all__ = [
+    "DEFAULT_LEASE",
+    "DEFAULT_TABLE",
+    "JournalServerError",
+    "PostgresJournal",
+    "is_postgres_url",
+    "schema_sql",
+]
 
 DEFAULT_TABLE = "vexora_batch"
 DEFAULT_LEASE = 60.0  # seconds a claim outlives its worker's last renewal
@@ -101,6 +108,11 @@ SELECT count(*) FILTER (WHERE state <> 'done') AS open,
 FROM {table}_rows WHERE trade_no IS NOT NULL"""
 
 
+class JournalServerError(OSError):
+    """The journal's server failed once rows were being sent: what it committed stays, and
+    running the same command again resumes (an ``OSError``, as a failing journal disk)."""
+
+
 def is_postgres_url(value: str) -> bool:
     """Whether a ``--journal`` value names a PostgreSQL journal rather than a file."""
     return value.startswith(("postgresql://", "postgres://"))
@@ -140,6 +152,7 @@ class PostgresJournal:
         self._me = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._lock_key = f"vexora_batch:{table}"
         self._locked = False
+        self._claimed = False
         self._failure: BaseException | None = None
         self._sql = {
             name: text.format(table=table)
@@ -179,18 +192,20 @@ class PostgresJournal:
     # -- the private loop -----------------------------------------------------------------
 
     def _call(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+        # Before the first claim nothing was sent (JournalError says so); after it, a
+        # failure is an I/O error of a run that resumes.
+        error = JournalServerError if self._claimed else JournalError
         if self._failure is not None:
             coroutine.close()
-            raise JournalError(
-                f"the journal lost its server while renewing leases ({self._failure!r})"
-            )
+            raise error(f"the journal's PostgreSQL server failed ({_describe(self._failure)})")
         future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         try:
             return future.result()
-        except (OSError, TimeoutError) as exc:
-            raise JournalError(f"cannot reach the journal's PostgreSQL server ({exc})") from None
-        except self._asyncpg.PostgresError as exc:
-            raise JournalError(f"the journal's PostgreSQL server refused: {exc}") from None
+        except (OSError, TimeoutError, self._asyncpg.PostgresError,
+                self._asyncpg.InterfaceError) as exc:  # fmt: skip
+            if isinstance(exc, JournalServerError):
+                raise
+            raise error(f"the journal's PostgreSQL server failed ({_describe(exc)})") from None
 
     async def _open(self, url: str) -> None:
         connect = self._asyncpg.connect
@@ -199,7 +214,7 @@ class PostgresJournal:
             self._beat_db = await connect(url, timeout=30, command_timeout=60)
         except (OSError, TimeoutError, self._asyncpg.PostgresError) as exc:
             raise JournalError(
-                f"cannot connect to the journal's PostgreSQL server ({type(exc).__name__})"
+                f"cannot connect to the journal's PostgreSQL server ({_describe(exc)})"
             ) from None
         if await self._db.fetchval("SELECT to_regclass($1)", f"{self._table}_rows") is None:
             async with self._db.transaction():
@@ -326,6 +341,7 @@ class PostgresJournal:
     def claim_next(
         self, limit: int, finished: Iterable[tuple[int, Mapping[str, Any]]] = ()
     ) -> list[Claim]:
+        self._claimed = True
         return self._call(self._claim_next(limit, list(finished)))
 
     async def _claim_next(
@@ -411,6 +427,15 @@ class PostgresJournal:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _describe(exc: BaseException) -> str:
+    """An error without the DSN or addresses: the server's own message, or the OS's."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, OSError | TimeoutError):
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 def _check(journal: PostgresJournal) -> BatchJournal:  # mypy: the class meets the protocol

@@ -194,6 +194,7 @@ async def _run(args: argparse.Namespace, stop: Stop) -> int:
                 # take over (maybe sent) the rows of any whose lease runs out.
                 while not stop.requested and (wait := journal.held_elsewhere()) is not None:
                     await asyncio.sleep(min(max(wait, 0.05), 1.0))
+                    progress.advance(max(0, journal.counts().get(DONE, 0) - progress.done))
                     await _send(args, client, journal, progress, stop)
         elapsed = time.perf_counter() - started
         if stop.requested:  # stopped between rows: the results file waits for the last run
