@@ -182,3 +182,69 @@ def test_a_claim_is_one_workers_until_its_lease_runs_out(postgres_server: Postgr
     finally:
         second.close()
         first._stop_loop()
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_worker_killed_at_a_random_moment_is_finished_by_others(
+    seed: int, postgres_server: PostgresServer, vexora_sandbox: SandboxThread, tmp_path: Path
+) -> None:
+    """SIGKILL one worker at a random moment (binding, registering, sending, writing), with
+    another already racing it: a third started afterwards and the second finish the batch,
+    every order exactly once and one result per row."""
+    import random
+
+    rows = [_row(i, f"PK{seed}") for i in range(2000)]
+    source = tmp_path / "orders.csv"
+    _write_csv(source, rows)
+    shared = ["--journal", postgres_server.dsn, "--journal-table", f"kill{seed}", "--lease", "2"]
+
+    def worker(n: int) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            _batch([str(source), "--out", str(tmp_path / f"r{n}.jsonl"), *shared,
+                    "--progress", "none", "--concurrency", "16"]),
+            env=_env(vexora_sandbox),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    victim, racer = worker(0), worker(1)
+    delay = random.Random(seed).uniform(0.3, 2.0)
+    time.sleep(delay)  # not waiting for anything: the moment itself is the test's input
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    late = worker(2)
+    for survivor in (racer, late):
+        _, err = survivor.communicate(timeout=90)
+        assert survivor.returncode in (0, 1), (delay, err)
+    stored = vexora_sandbox.ledger.orders(MERCHANT)
+    assert sorted(o.trade_no for o in stored) == sorted(r["trade_no"] for r in rows), delay
+    for n in (1, 2):
+        _check_results(tmp_path / f"r{n}.jsonl", rows, vexora_sandbox)
+
+
+def test_invalid_input_is_refused_by_every_worker_and_leaves_no_journal(
+    postgres_server: PostgresServer, vexora_sandbox: SandboxThread, tmp_path: Path
+) -> None:
+    rows = [_row(i, "PB") for i in range(4)]
+    rows[2]["mobile"] = "12345"
+    source = tmp_path / "orders.csv"
+    _write_csv(source, rows)
+    shared = ["--journal", postgres_server.dsn, "--journal-table", "bad"]
+    workers = [
+        subprocess.Popen(
+            _batch([str(source), "--out", str(tmp_path / f"r{n}.jsonl"), *shared]),
+            env=_env(vexora_sandbox),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(2)
+    ]
+    for worker in workers:
+        out, err = worker.communicate(timeout=60)
+        assert worker.returncode == 3, err
+        assert out.splitlines() == ["row 4: mobile: mobile_format (08 or 628, 10 to 13 digits)"]
+    assert vexora_sandbox.ledger.requests() == []
+    assert _fetch(postgres_server.dsn, "SELECT count(*) FROM bad_rows")[0][0] == 0
+    assert _fetch(postgres_server.dsn, "SELECT count(*) FROM bad_meta")[0][0] == 0
