@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from vexora_async.journal import Entry, JournalError
-from vexora_async.journal_postgres import PostgresJournal
+from vexora_async.journal_postgres import PostgresJournal, schema_sql
 from vexora_async.sandbox import SandboxThread
 
 from .servers import PostgresServer
@@ -248,3 +248,10 @@ def test_invalid_input_is_refused_by_every_worker_and_leaves_no_journal(
     assert vexora_sandbox.ledger.requests() == []
     assert _fetch(postgres_server.dsn, "SELECT count(*) FROM bad_rows")[0][0] == 0
     assert _fetch(postgres_server.dsn, "SELECT count(*) FROM bad_meta")[0][0] == 0
+
+
+def test_the_readme_shows_the_tables_the_journal_creates() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("### Batches on many machines", 1)[1].split("\n## ", 1)[0]
+    [sql] = [block[4:] for block in section.split("```")[1::2] if block.startswith("sql\n")]
+    assert sql.strip() == schema_sql().strip() == schema_sql("vexora_batch").strip()
