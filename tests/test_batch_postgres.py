@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from vexora_async.journal import Entry, JournalError
+from vexora_async.journal import Claim, Entry, JournalError
 from vexora_async.journal_postgres import PostgresJournal, schema_sql
 from vexora_async.sandbox import SandboxThread
 
@@ -165,7 +165,8 @@ def test_a_claim_is_one_workers_until_its_lease_runs_out(postgres_server: Postgr
         claims = first.claim_next(1)
         assert [(c.row, c.maybe_sent) for c in claims] == [(1, False)]
         assert [(c.row, c.maybe_sent) for c in second.claim_next(5)] == [(2, False)]
-        assert second.claim_next(5) == []  # row 1 is the first worker's (renewed lease)
+        time.sleep(1.5)  # past the lease: the first worker, alive, has renewed it
+        assert second.claim_next(5) == []  # row 1 is still the first worker's
         assert second.held_elsewhere() is not None
 
         # The first worker stops renewing (as if killed): after its lease, row 1 is the
@@ -255,3 +256,22 @@ def test_the_readme_shows_the_tables_the_journal_creates() -> None:
     section = readme.split("### Batches on many machines", 1)[1].split("\n## ", 1)[0]
     [sql] = [block[4:] for block in section.split("```")[1::2] if block.startswith("sql\n")]
     assert sql.strip() == schema_sql().strip() == schema_sql("vexora_batch").strip()
+
+
+def test_a_worker_that_closes_lets_go_of_its_claims_at_once(
+    postgres_server: PostgresServer,
+) -> None:
+    with PostgresJournal(postgres_server.dsn, table="let_go", lease=600) as second:
+        with PostgresJournal(postgres_server.dsn, table="let_go", lease=600) as first:
+            first.bind({"input_sha256": "a"})
+            first.register([Entry(1, "T1"), Entry(2, "T2")])
+            first.mark_registered()
+            second.bind({"input_sha256": "a"})
+            assert second.registered()
+            assert [c.row for c in first.claim_next(2)] == [1, 2]
+            first.record([(2, {"outcome": "created"})])
+            assert second.claim_next(2) == []
+        # Closed (as after Ctrl+C) with row 1 unfinished: claimable now, as maybe sent,
+        # long before its 600 s lease.
+        assert second.claim_next(2) == [Claim(1, "T1", True)]
+        assert second.counts() == {"in_flight": 1, "done": 1}
