@@ -76,7 +76,7 @@ _CHUNK = 500  # rows read and registered per journal transaction
 _SHOWN = 10  # failed or invalid rows listed on the terminal; the rest are in the file
 # Finished rows a rerun tries again: never sent (safe to send), or unknown (re-driven as
 # maybe sent: the client asks the gateway before it believes a rejection).
-_RETRIED = {BatchOutcome.NOT_SENT: PENDING, BatchOutcome.UNKNOWN: IN_FLIGHT}
+_RETRIED: dict[str, str] = {BatchOutcome.NOT_SENT: PENDING, BatchOutcome.UNKNOWN: IN_FLIGHT}
 _FLUSH_AFTER = 0.5  # seconds a finished row may wait for a commit when no claim comes
 
 
