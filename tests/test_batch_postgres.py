@@ -275,3 +275,35 @@ def test_a_worker_that_closes_lets_go_of_its_claims_at_once(
         # long before its 600 s lease.
         assert second.claim_next(2) == [Claim(1, "T1", True)]
         assert second.counts() == {"in_flight": 1, "done": 1}
+
+
+def test_a_role_with_only_the_documented_grants_can_run_a_batch(
+    postgres_server: PostgresServer,
+) -> None:
+    async def prepare() -> None:
+        import asyncpg
+
+        admin = await asyncpg.connect(postgres_server.dsn)
+        try:
+            await admin.execute("CREATE ROLE limited LOGIN")
+            await admin.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+            await admin.execute(schema_sql("granted"))
+            await admin.execute(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON granted_meta, granted_rows TO limited"
+            )
+        finally:
+            await admin.close()
+
+    asyncio.run(prepare())
+    dsn = postgres_server.dsn_for("limited")
+    with pytest.raises(JournalError, match="permission denied"):
+        PostgresJournal(dsn, table="not_created")  # may not create tables: said so, clearly
+    with PostgresJournal(dsn, table="granted", lease=5) as journal:
+        assert journal.bind({"input_sha256": "a"}) is False and not journal.registered()
+        journal.register([Entry(1, "T1")])
+        journal.mark_registered()
+        assert journal.claim_next(5) == [Claim(1, "T1", False)]
+        journal.record([(1, {"outcome": "created"})])
+        assert journal.held_elsewhere() is None
+        assert [outcome for outcome, _ in journal.export()] == ["created"]
+        journal.discard()
