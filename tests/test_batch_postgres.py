@@ -146,7 +146,6 @@ async def _die(journal: PostgresJournal) -> None:
     assert journal._beat is not None
     journal._beat.cancel()
     journal._db.terminate()
-    journal._beat_db.terminate()
 
 
 def test_a_claim_is_one_workers_until_its_lease_runs_out(postgres_server: PostgresServer) -> None:

@@ -173,7 +173,10 @@ class PostgresJournal:
         )
         self._thread.start()
         self._db: Any = None
-        self._beat_db: Any = None
+        # One connection, one statement or transaction at a time: the renewal and the
+        # command's calls must not hold locks on this worker's rows against each other
+        # (two connections of one worker can deadlock: renew all rows vs record some).
+        self._serial: asyncio.Lock | None = None
         self._beat: asyncio.Task[None] | None = None
         try:
             self._call(self._open(url))
@@ -198,7 +201,7 @@ class PostgresJournal:
         if self._failure is not None:
             coroutine.close()
             raise error(f"the journal's PostgreSQL server failed ({_describe(self._failure)})")
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        future = asyncio.run_coroutine_threadsafe(self._in_turn(coroutine), self._loop)
         try:
             return future.result()
         except (OSError, TimeoutError, self._asyncpg.PostgresError,
@@ -211,7 +214,7 @@ class PostgresJournal:
         connect = self._asyncpg.connect
         try:
             self._db = await connect(url, timeout=30, command_timeout=60)
-            self._beat_db = await connect(url, timeout=30, command_timeout=60)
+            self._serial = asyncio.Lock()
         except (OSError, TimeoutError, self._asyncpg.PostgresError) as exc:
             raise JournalError(
                 f"cannot connect to the journal's PostgreSQL server ({_describe(exc)})"
@@ -228,10 +231,16 @@ class PostgresJournal:
         while True:
             await asyncio.sleep(self._lease / 3)
             try:
-                await self._beat_db.execute(self._sql["renew"], self._me, self._lease)
+                await self._in_turn(self._db.execute(self._sql["renew"], self._me, self._lease))
             except Exception as exc:  # the next call reports it; the leases will run out
                 self._failure = exc
                 return
+
+    async def _in_turn(self, coroutine: Coroutine[Any, Any, _T]) -> _T:
+        if self._serial is None:  # opening: nothing else runs yet
+            return await coroutine
+        async with self._serial:
+            return await coroutine
 
     def _stop_loop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
@@ -240,16 +249,28 @@ class PostgresJournal:
 
     # -- identity and registration --------------------------------------------------------
 
+    def take_turn(self) -> bool:
+        """Try to take the registration lock (False: another worker is registering). It is
+        held until the input is registered (``registered()`` true, or ``mark_registered()``),
+        so the first worker registers and the others, waiting for their turn, find it done.
+        ``bind`` waits for it itself; the ``batch`` command waits in its own event loop,
+        where Ctrl+C is heard."""
+        if not self._locked:
+            self._locked = self._call(self._try_lock())
+        return self._locked
+
+    async def _try_lock(self) -> bool:
+        query = "SELECT pg_try_advisory_lock(hashtext($1))"
+        return bool(await self._db.fetchval(query, self._lock_key))
+
     def bind(self, identity: Mapping[str, str]) -> bool:
         return self._call(self._bind(dict(identity)))
 
     async def _bind(self, identity: dict[str, str]) -> bool:
-        # Held until the input is registered (registered() or mark_registered()): the
-        # first worker registers, the others wait here and then find it done.
-        while not await self._db.fetchval("SELECT pg_try_advisory_lock(hashtext($1))",
-                                          self._lock_key):  # fmt: skip
-            await asyncio.sleep(0.2)
-        self._locked = True
+        while not self._locked:
+            self._locked = await self._try_lock()
+            if not self._locked:
+                await asyncio.sleep(0.2)
         async with self._db.transaction():
             stored = dict(await self._db.fetch(f"SELECT key, value FROM {self._table}_meta"))
             stored.pop(_REGISTERED, None)
@@ -408,7 +429,8 @@ class PostgresJournal:
         if self._thread.is_alive():
             # Best effort: if the server is gone, the leases run out anyway.
             with contextlib.suppress(Exception):
-                asyncio.run_coroutine_threadsafe(self._close(), self._loop).result(timeout=30)
+                closing = self._in_turn(self._close())
+                asyncio.run_coroutine_threadsafe(closing, self._loop).result(timeout=30)
             self._stop_loop()
 
     async def _close(self) -> None:
@@ -418,9 +440,8 @@ class PostgresJournal:
             if self._db is not None:
                 await self._db.execute(self._sql["let_go"], self._me)
         finally:
-            for db in (self._db, self._beat_db):
-                if db is not None:
-                    await db.close()
+            if self._db is not None:
+                await self._db.close()
 
     def __enter__(self) -> PostgresJournal:
         return self

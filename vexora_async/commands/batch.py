@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -152,7 +153,7 @@ async def _run(args: argparse.Namespace, stop: Stop) -> int:
     identity = await _identity(args.input, client)
     journal: BatchJournal
     if shared:
-        journal = _open_shared(args, identity)
+        journal = await _open_shared(args, identity)
     else:
         journal = _open_journal(journal_path, args.out, identity, args.restart)
     try:
@@ -206,7 +207,7 @@ async def _run(args: argparse.Namespace, stop: Stop) -> int:
     return EXIT_OK if outcomes[BatchOutcome.CREATED] == total else EXIT_FAILED_ROWS
 
 
-def _open_shared(args: argparse.Namespace, identity: dict[str, str]) -> PostgresJournal:
+async def _open_shared(args: argparse.Namespace, identity: dict[str, str]) -> PostgresJournal:
     """The PostgreSQL journal every worker on this input shares, bound to the input (the
     first worker binds it; the others wait until it has registered the rows)."""
     if args.restart:
@@ -221,6 +222,11 @@ def _open_shared(args: argparse.Namespace, identity: dict[str, str]) -> Postgres
                 f"{args.out} exists but the journal table {args.journal_table} is empty, so"
                 " which orders were sent is unknown; move the results file away to start over"
             )
+        if not journal.take_turn():
+            print("waiting for another worker to register the input", file=sys.stderr,
+                  flush=True)  # fmt: skip
+            while not journal.take_turn():
+                await asyncio.sleep(0.2)
         journal.bind(identity)
     except BaseException:
         journal.close()
