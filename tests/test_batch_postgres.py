@@ -306,3 +306,39 @@ def test_a_role_with_only_the_documented_grants_can_run_a_batch(
         assert journal.held_elsewhere() is None
         assert [outcome for outcome, _ in journal.export()] == ["created"]
         journal.discard()
+
+
+def test_a_worker_stopped_with_ctrl_c_hands_its_rows_over_at_once(
+    postgres_server: PostgresServer, vexora_sandbox: SandboxThread, tmp_path: Path
+) -> None:
+    rows = [_row(i, "PI") for i in range(2000)]
+    source = tmp_path / "orders.csv"
+    _write_csv(source, rows)
+    # A lease far longer than the test may take: only letting go makes the others finish.
+    shared = ["--journal", postgres_server.dsn, "--journal-table", "ctrl_c", "--lease", "600"]
+
+    def worker(n: int) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            _batch([str(source), "--out", str(tmp_path / f"r{n}.jsonl"), *shared,
+                    "--progress", "lines", "--concurrency", "16"]),
+            env=_env(vexora_sandbox),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    stopped, other = worker(0), worker(1)
+    assert stopped.stdout is not None
+    for line in stopped.stdout:
+        if line.startswith("progress ") and int(line.split()[1].split("/")[0]) >= 200:
+            break
+    stopped.send_signal(signal.SIGINT)
+    _, err = stopped.communicate(timeout=30)
+    assert stopped.returncode == 130, err
+    _, err = other.communicate(timeout=60)
+    assert other.returncode in (0, 1), err
+    stored = vexora_sandbox.ledger.orders(MERCHANT)
+    assert sorted(o.trade_no for o in stored) == sorted(r["trade_no"] for r in rows)
+    _check_results(tmp_path / "r1.jsonl", rows, vexora_sandbox)
+    # It did hold rows when stopped: the other claimed them a second time, long before 600 s.
+    assert _fetch(postgres_server.dsn, "SELECT count(*) FROM ctrl_c_rows WHERE attempts > 1")[0][0]
