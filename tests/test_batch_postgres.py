@@ -317,21 +317,28 @@ def test_a_worker_stopped_with_ctrl_c_hands_its_rows_over_at_once(
     # A lease far longer than the test may take: only letting go makes the others finish.
     shared = ["--journal", postgres_server.dsn, "--journal-table", "ctrl_c", "--lease", "600"]
 
-    def worker(n: int) -> subprocess.Popen[str]:
+    def worker(n: int, concurrency: int) -> subprocess.Popen[str]:
         return subprocess.Popen(
             _batch([str(source), "--out", str(tmp_path / f"r{n}.jsonl"), *shared,
-                    "--progress", "lines", "--concurrency", "16"]),
+                    "--progress", "lines", "--concurrency", str(concurrency)]),
             env=_env(vexora_sandbox),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
 
-    stopped, other = worker(0), worker(1)
+    # One row at a time from a group of 16 claimed: most of its claims are not sent yet.
+    stopped, other = worker(0, 1), worker(1, 16)
     assert stopped.stdout is not None
     for line in stopped.stdout:
-        if line.startswith("progress ") and int(line.split()[1].split("/")[0]) >= 200:
+        if line.startswith("progress ") and int(line.split()[1].split("/")[0]) >= 100:
             break
+    held = "SELECT count(*) FROM ctrl_c_rows WHERE state = 'in_flight' AND claimed_by LIKE $1"
+    for _ in range(1000):  # stop it while it holds several rows (a group is 16 rows)
+        if _fetch(postgres_server.dsn, held, f"%:{stopped.pid}:%")[0][0] >= 8:
+            break
+    else:
+        pytest.fail("the worker never held 8 rows at once")
     stopped.send_signal(signal.SIGINT)
     _, err = stopped.communicate(timeout=30)
     assert stopped.returncode == 130, err
