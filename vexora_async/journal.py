@@ -12,7 +12,7 @@ a group at a time, so after any crash, SIGKILL included:
 - ``pending`` rows were never sent.
 
 ``BatchJournal`` is the interface the ``batch`` command uses; ``SqliteJournal`` implements
-it in one file. Another store (PostgreSQL, say) implements the same methods.
+it in one file, ``journal_postgres.PostgresJournal`` in tables many workers share.
 
 The journal holds trade numbers, outcomes, links and gateway codes, never payer data: the
 input file is read again on resume.
@@ -111,6 +111,11 @@ class BatchJournal(Protocol):
 
     def is_empty(self) -> bool:
         """No identity and no rows (a file emptied or truncated)."""
+        ...
+
+    def held_elsewhere(self) -> float | None:
+        """None when no unfinished row is held by another worker (a shared journal's);
+        otherwise seconds until the soonest such claim runs out (0: claimable now)."""
         ...
 
     def counts(self) -> dict[str, int]:
@@ -299,6 +304,9 @@ class SqliteJournal:
                     (state, outcome),
                 ).rowcount
         return changed
+
+    def held_elsewhere(self) -> float | None:
+        return None  # one run at a time: nothing is held elsewhere
 
     def counts(self) -> dict[str, int]:
         return dict(self._db.execute("SELECT state, COUNT(*) FROM rows GROUP BY state").fetchall())

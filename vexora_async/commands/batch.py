@@ -29,6 +29,7 @@ import hashlib
 import json
 import os
 import sqlite3
+import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
@@ -68,6 +69,7 @@ from ..journal import (
     SqliteJournal,
     remove_journal,
 )
+from ..journal_postgres import DEFAULT_LEASE, DEFAULT_TABLE, PostgresJournal, is_postgres_url
 from ..models import CheckoutRequest, PaymentLink
 from .common import (
     EXIT_CONFIG,
@@ -159,7 +161,23 @@ def configure(
 ) -> None:
     parser.add_argument("input", type=Path, help=f"{kind.requests}, .csv or .jsonl")
     parser.add_argument("--out", type=Path, required=True, help="results, one JSON line per row")
-    parser.add_argument("--journal", type=Path, help="resume journal (default: OUT.journal)")
+    parser.add_argument(
+        "--journal",
+        help="resume journal: a file (default: OUT.journal), or postgresql://... to share it"
+        " with other workers running the same input",
+    )
+    parser.add_argument(
+        "--journal-table",
+        default=DEFAULT_TABLE,
+        help=f"PostgreSQL journal: the tables' name prefix, one per batch ({DEFAULT_TABLE})",
+    )
+    parser.add_argument(
+        "--lease",
+        type=float,
+        default=DEFAULT_LEASE,
+        help="PostgreSQL journal: seconds before a dead worker's rows are re-driven by"
+        f" another ({DEFAULT_LEASE:g})",
+    )
     parser.add_argument("--format", choices=FORMATS, help="input format (default: by extension)")
     parser.add_argument(
         "--concurrency",
@@ -214,9 +232,14 @@ def run(args: argparse.Namespace, kind: BatchKind[Any, Any] = PAYMENT_LINKS) -> 
 
 async def _run(args: argparse.Namespace, stop: Stop, kind: BatchKind[R, T]) -> int:
     client, check = _client(args, kind)
-    journal_path: Path = args.journal or args.out.with_name(args.out.name + ".journal")
+    shared = args.journal is not None and is_postgres_url(args.journal)
+    journal_path = Path(args.journal or args.out.with_name(args.out.name + ".journal"))
     identity = await _identity(args.input, client, kind)
-    journal = _open_journal(journal_path, args.out, identity, args.restart)
+    journal: BatchJournal
+    if shared:
+        journal = await _open_shared(args, identity)
+    else:
+        journal = _open_journal(journal_path, args.out, identity, args.restart)
     try:
         resumed = journal.registered()
         if not resumed:
@@ -224,8 +247,12 @@ async def _run(args: argparse.Namespace, stop: Stop, kind: BatchKind[R, T]) -> i
                 args.input, args.format, kind.rows, check, journal
             )
             if bad_rows and not args.skip_invalid:
-                journal.close()
-                remove_journal(journal_path)  # nothing was sent: the next run starts clean
+                # nothing was sent: the next run starts clean
+                if isinstance(journal, PostgresJournal):
+                    journal.discard()
+                else:
+                    journal.close()
+                    remove_journal(journal_path)
                 _report_invalid(bad, bad_rows)
                 return fail(
                     f"{bad_rows} of {total} rows are invalid; nothing was sent (fix them, or"
@@ -248,6 +275,16 @@ async def _run(args: argparse.Namespace, stop: Stop, kind: BatchKind[R, T]) -> i
             with Progress(total, kind.noun, args.progress) as progress:
                 progress.advance(counts[DONE])
                 refused = await _send(args, client, journal, progress, stop, kind)
+                # A shared journal: other workers hold rows. Wait for them to settle, and
+                # take over (maybe sent) the rows of any whose lease runs out.
+                while (
+                    refused is None
+                    and not stop.requested
+                    and (wait := journal.held_elsewhere()) is not None
+                ):
+                    await asyncio.sleep(min(max(wait, 0.05), 1.0))
+                    progress.advance(max(0, journal.counts().get(DONE, 0) - progress.done))
+                    refused = await _send(args, client, journal, progress, stop, kind)
         elapsed = time.perf_counter() - started
         if refused is not None:  # every row would fail the same way: stop, say why
             return fail(
@@ -262,6 +299,33 @@ async def _run(args: argparse.Namespace, stop: Stop, kind: BatchKind[R, T]) -> i
         journal.close()
     _summary(outcomes, failed, total, elapsed, args.out, client, kind)
     return EXIT_OK if outcomes[BatchOutcome.CREATED] == total else EXIT_FAILED_ROWS
+
+
+async def _open_shared(args: argparse.Namespace, identity: dict[str, str]) -> PostgresJournal:
+    """The PostgreSQL journal every worker on this input shares, bound to the input (the
+    first worker binds it; the others wait until it has registered the rows)."""
+    if args.restart:
+        raise JournalError(
+            "--restart cannot discard a shared journal other workers may be using; drop its"
+            " tables (see the README) or use another --journal-table"
+        )
+    journal = PostgresJournal(args.journal, table=args.journal_table, lease=args.lease)
+    try:
+        if args.out.exists() and journal.is_empty():
+            raise JournalError(
+                f"{args.out} exists but the journal table {args.journal_table} is empty, so"
+                " which orders were sent is unknown; move the results file away to start over"
+            )
+        if not journal.take_turn():
+            print("waiting for another worker to register the input", file=sys.stderr,
+                  flush=True)  # fmt: skip
+            while not journal.take_turn():
+                await asyncio.sleep(0.2)
+        journal.bind(identity)
+    except BaseException:
+        journal.close()
+        raise
+    return journal
 
 
 def _open_journal(
@@ -423,11 +487,15 @@ async def _send(
         """The rows to send, claimed from the journal a group at a time (committed as in
         flight before the first of them can leave), matched with their lines of the file."""
         records = read_records(args.input, args.format)
+        last = 0
         while not stop.requested and (claims := journal.claim_next(group, finished)):
             finished.clear()  # recorded with the claim, in one commit
             for claim in claims:
                 if stop.requested:  # claimed, never sent: re-driven (and created) next run
                     return
+                if claim.row <= last:  # a row another worker left (shared journal): reread
+                    records = read_records(args.input, args.format)
+                last = claim.row
                 item = kind.rows.to_row(claim.row, _seek(records, claim.row, args.input))
                 if item.request is None or item.request.trade_no != claim.trade_no:
                     raise InputFileError(f"{args.input} changed while the batch was running")
@@ -504,7 +572,8 @@ async def _write_results(
     the first rows that did not become links."""
     outcomes: Counter[str] = Counter()
     failed: list[dict[str, Any]] = []
-    temporary = out.with_name(out.name + ".tmp")
+    # Per process: workers sharing a journal on one machine may write the same file at once.
+    temporary = out.with_name(f"{out.name}.{os.getpid()}.tmp")
     # backslashreplace: a lone surrogate from a broken row is written as its JSON escape.
     with temporary.open("w", encoding="utf-8") as handle:
         for count, (outcome, text) in enumerate(journal.export(), start=1):
