@@ -98,6 +98,10 @@ SKIPS = {
     "tests/test_notify_store.py::test_the_readme_scaling_out_examples_run",
     ("Notification stores for replicas", "sql"): "compared with schema_sql() by "
     "tests/test_notify_store.py::test_the_readme_shows_the_table_the_store_creates",
+    ("Batches on many machines", "bash"): "needs a PostgreSQL server: the same command runs "
+    "against a real one in tests/test_batch_postgres.py (three workers, one killed)",
+    ("Batches on many machines", "sql"): "compared with the journal's schema_sql() by "
+    "tests/test_batch_postgres.py::test_the_readme_shows_the_tables_the_journal_creates",
     ("Development", "bash"): "the lint, type and test commands are what .ci/run runs "
     "(in a fresh virtualenv); running the suite from inside itself would recurse",
 }
