@@ -135,6 +135,7 @@ class RegionProfile:
     response: ResponseShape = ResponseShape()
     sample: CheckoutRequest | None = attrs.field(default=None, repr=False, eq=False)
     payout: payout_rules.PayoutProfile | None = None  # how it pays out (SPEC §9); None: it doesn't
+    currency: str = ""  # ISO 4217 code of the account's money (shown by the sandbox's cashier)
 
     # Computed once per profile (``with_changes`` computes them afresh).
     _plan: tuple[_Step, ...] = attrs.field(init=False, repr=False, eq=False)
@@ -379,6 +380,7 @@ VEXORA_IDR = _builtin(
         amount=rules.AmountRule(decimals=0, minimum=10000, as_number=True),
         conditions=(rules.only_with("way_code", "channel_code"),),
         description="Vexora Indonesia, IDR",
+        currency="IDR",
         response=ResponseShape(payment_url=("paymentUrl", "paymentLink")),
         payout=payout_rules.indonesia(
             "IDR",
@@ -446,6 +448,7 @@ PHP = _builtin(
             rules.required_when("bank_number", "channel_code", "NET_BANKING"),
         ),
         description="Vexora 'PHP' checkout (the seed page's channel/way codes)",
+        currency="PHP",
         payout=payout_rules.philippines(),
         # The page's table says paymentLink (its own example sends paymentUrl); no QR.
         response=ResponseShape(payment_url=("paymentLink", "paymentUrl"), qr_ways=frozenset()),
@@ -486,6 +489,7 @@ CAMBODIA_KHR = _builtin(
         fields=_CAMBODIA_FIELDS,
         amount=rules.AmountRule(decimals=0),
         description="Vexora Cambodia, KHR account",
+        currency="KHR",
         payout=payout_rules.cambodia("KHR", decimals=0),
         # A raw KHQR string in payInfo, only for KHQR payments.
         response=ResponseShape(
@@ -516,6 +520,7 @@ CAMBODIA_USD = _builtin(
         name="USD",
         amount=rules.AmountRule(decimals=2, minimum=Decimal("0.01")),
         description="Vexora Cambodia, USD account",
+        currency="USD",
         payout=payout_rules.cambodia("USD", decimals=2),
         sample=attrs.evolve(CAMBODIA_KHR.sample, amount=Decimal("5.00")),  # type: ignore[misc]
     )

@@ -36,13 +36,11 @@ _CURRENCIES: dict[str, tuple[str, str, str, int | None]] = {
     "KHR": ("KHR\u00a0", ",", ".", None),
     "USD": ("$", ",", ".", 2),
 }
-_PROFILE_CURRENCY = {"IDR": "IDR", "PAYPRO_IDR": "IDR", "PHP": "PHP", "KHR": "KHR", "USD": "USD"}
 
 
 def currency_of(merchant: SandboxMerchant) -> str:
-    """The ISO currency of a merchant's profile (a custom profile: its name)."""
-    name = merchant.profile.name.upper()
-    return _PROFILE_CURRENCY.get(name, name)
+    """The ISO currency of a merchant's profile (one without a currency: its name)."""
+    return merchant.profile.currency or merchant.profile.name.upper()
 
 
 def format_amount(amount: Decimal, currency: str) -> str:
