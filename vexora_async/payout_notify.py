@@ -35,7 +35,7 @@ from aiohttp import web
 
 from .dedupe import NotificationStore
 from .errors import ConfigurationError
-from .models import Money, TradeState
+from .models import Money, TradeState, _raw_repr
 from .notify import (
     DEFAULT_STORE,
     ExpectedAmount,
@@ -48,6 +48,7 @@ from .notify import (
     parse_notification,
     process_notification,
 )
+from .notify.model import _read_only
 from .payout_models import PayoutStatus
 
 __all__ = [
@@ -109,7 +110,7 @@ class PayoutNotification:
     remark: str | None = None
     timestamp: int | None = None
     raw: Mapping[str, Any] = attrs.field(
-        factory=dict, repr=lambda v: f"<{len(v)} raw field(s)>", eq=False
+        factory=dict, converter=_read_only, repr=_raw_repr, eq=False
     )
 
     @property
