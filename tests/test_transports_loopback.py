@@ -190,8 +190,10 @@ async def test_redirects_are_never_followed(server: tuple[str, Any], name: str) 
     assert SECRET not in repr(caught.value) and "/stolen" not in str(cause)
 
 
-def test_one_client_in_two_event_loops_fails_fast(vexora_sandbox: Any) -> None:
-    client = vexora_sandbox.client("IDR")
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+def test_one_client_in_two_event_loops_fails_fast(vexora_sandbox: Any, name: str) -> None:
+    transport = TRANSPORTS[name]()
+    client = vexora_sandbox.client("IDR", transport=transport)
 
     async def query() -> None:
         with contextlib.suppress(OrderNotFound):
@@ -204,5 +206,5 @@ def test_one_client_in_two_event_loops_fails_fast(vexora_sandbox: Any) -> None:
             asyncio.run(query())
         assert "event loop" in str(caught.value)
     finally:
-        first.run_until_complete(client.aclose())  # closed where it lives: nothing leaks
+        first.run_until_complete(transport.aclose())  # closed where it lives: nothing leaks
         first.close()

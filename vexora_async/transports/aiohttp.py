@@ -19,6 +19,7 @@ from .base import (
     HttpResponse,
     LowerCaseHeaders,
     Timeouts,
+    wrong_loop,
 )
 
 __all__ = ["AiohttpTransport"]
@@ -74,7 +75,7 @@ class AiohttpTransport:
     async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
         session = self._session or self._open_session()
         if self._loop is not None and asyncio.get_running_loop() is not self._loop:
-            raise _wrong_loop()
+            raise wrong_loop()
         client_timeout = self._default_timeout
         if timeout is not None:
             client_timeout = self._last_timeout
@@ -130,16 +131,9 @@ class AiohttpTransport:
         session, self._session = self._session, None
         if session is not None and self._owns_session:
             if self._loop is not None and asyncio.get_running_loop() is not self._loop:
-                raise _wrong_loop()
+                raise wrong_loop()
             await session.close()
 
     def __repr__(self) -> str:
         return f"AiohttpTransport(limit={self._limit}, timeouts={self._timeouts!r})"
 
-
-def _wrong_loop() -> ConfigurationError:
-    return ConfigurationError(
-        "this client's connections belong to another event loop: a client works in the loop "
-        "that first used it. Create one client per loop (for example inside the coroutine "
-        "you pass to asyncio.run), or use vexora_async.sync from synchronous code"
-    )

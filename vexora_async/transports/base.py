@@ -22,6 +22,7 @@ __all__ = [
     "LowerCaseHeaders",
     "Timeouts",
     "Transport",
+    "wrong_loop",
 ]
 
 DEFAULT_MAX_BODY = 1 << 20  # a checkout answer is < 4 KiB; anything near 1 MiB is not ours
@@ -52,6 +53,16 @@ class Timeouts:
 
 # Immutable named tuples: one of each per attempt, so they cost what a tuple costs. The
 # body (signed, with payer data) never shows in a repr.
+
+
+def wrong_loop() -> ConfigurationError:
+    """The error for a transport used from an event loop other than the one its
+    connections were made in (they cannot move between loops)."""
+    return ConfigurationError(
+        "this client's connections belong to another event loop: a client works in the loop "
+        "that first used it. Create one client per loop (for example inside the coroutine "
+        "you pass to asyncio.run), or use vexora_async.sync from synchronous code"
+    )
 
 
 class HttpRequest(NamedTuple):

@@ -5,6 +5,8 @@ Same contract as the aiohttp transport: a client you pass in is yours and never 
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from ..errors import ConfigurationError, ConnectError, ConnectionDropped, RequestTimeout
@@ -14,6 +16,7 @@ from .base import (
     HttpRequest,
     HttpResponse,
     Timeouts,
+    wrong_loop,
 )
 
 __all__ = ["HttpxTransport"]
@@ -36,6 +39,7 @@ class HttpxTransport:
         self._limit = limit
         self._max_body = max_body_size
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None  # where the client's pool lives
 
     def _timeout(self, total: float | None) -> httpx.Timeout:
         return httpx.Timeout(total, connect=self._timeouts.connect, pool=self._timeouts.connect)
@@ -43,6 +47,7 @@ class HttpxTransport:
     def _open_client(self) -> httpx.AsyncClient:
         if self._closed:
             raise ConnectError("the transport is closed")
+        self._loop = asyncio.get_running_loop()
         limits = httpx.Limits(max_connections=self._limit, max_keepalive_connections=self._limit)
         # Redirects are never followed: that would re-send the signed body, with payer data, to
         # whatever host Location names. A 3xx reaches the client as a typed error.
@@ -55,6 +60,8 @@ class HttpxTransport:
 
     async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
         client = self._client or self._open_client()
+        if self._loop is not None and asyncio.get_running_loop() is not self._loop:
+            raise wrong_loop()
         try:
             response = await client.request(
                 request.method,
