@@ -121,7 +121,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         soak_payouts(args.payouts, args.fault_rate, args.concurrency, args.seed,
                      args.attempt_timeout)
     )  # fmt: skip
-    kinds = ", ".join(kind.value for kind in FaultKind if "payout" in kind.operations)
+    kinds = ", ".join(
+        kind.value for kind in FaultKind if {"payout", "payout_query"} & kind.operations
+    )
     print(f"soak (payouts): {args.payouts} payouts, {args.fault_rate:.0%} of requests faulted")
     print(f"      ({kinds})")
     print(f"      {elapsed:.1f} s, concurrency {args.concurrency}, seed {args.seed}")

@@ -154,6 +154,10 @@ class _Handlers:
             reply = sandbox.query(merchant, fields, lag=self._faults.replica_lag)
         elif operation == "query":
             reply = sandbox.query(merchant, fields)
+        elif fault is FaultKind.LAGGING_REPLICA:
+            reply = sandbox.payouts.answer(
+                operation, merchant, fields, lag=self._faults.replica_lag
+            )
         else:
             reply = sandbox.payouts.answer(operation, merchant, fields)
         self._ledger.record(

@@ -86,7 +86,7 @@ _BEFORE_STORE = frozenset(
 )
 # Every kind applies to every operation (payouts included), but the lagging replica: queries.
 _ANY: frozenset[Operation] = frozenset({"checkout", "query", "payout", "payout_query", "balance"})
-_QUERY_ONLY: frozenset[Operation] = frozenset({"query"})
+_QUERY_ONLY: frozenset[Operation] = frozenset({"query", "payout_query"})
 
 # The kinds of the first sandbox: a client that follows SPEC §2 and queries after any unclear
 # answer reads each of them truthfully. ``set_rate`` draws from these when given no kinds.

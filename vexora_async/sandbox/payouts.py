@@ -31,17 +31,11 @@ from ..wire import dumps, epoch_millis
 from .balance import Balances, MerchantBalance
 from .checks import Reply, amount_type_violations, invalid_message, timestamp_violations
 from .codes import (
-    ACCEPTED,
-    DUPLICATE,
-    INVALID_PARAMETER,
-    NOT_FOUND,
-    SIGN_ERROR,
     STATUS_FAILED,
     STATUS_MESSAGES,
     STATUS_PAID,
     STATUS_PROCESSING,
-    SYSTEM_ERROR,
-    UNKNOWN_MERCHANT,
+    SandboxCodes,
     SandboxError,
 )
 from .ledger import Ledger, NotificationAttempt, Operation, Order, money_text
@@ -55,6 +49,7 @@ class _Host(Protocol):
 
     time_factor: float
     notifier: Notifier
+    codes: SandboxCodes
     _platform_prefix: str
 
     @property
@@ -233,29 +228,40 @@ class SandboxPayouts:
 
     # -- the gateway's answers ------------------------------------------------------------
 
-    def answer(self, operation: str, merchant: SandboxMerchant, fields: Mapping[str, Any]) -> Reply:
-        """Answer a payout operation's request (the HTTP layer applies the faults)."""
+    def answer(
+        self, operation: str, merchant: SandboxMerchant, fields: Mapping[str, Any],
+        *, lag: float = 0.0,
+    ) -> Reply:  # fmt: skip
+        """Answer a payout operation's request (the HTTP layer applies the faults), in the
+        gateway's configured codes (``SandboxCodes``). ``lag``: a payout query answered from
+        a replica that many seconds behind (the ``lagging-replica`` fault)."""
+        codes = self._sandbox.codes
         payout: PayoutProfile | None = getattr(merchant.profile, "payout", None)
         if payout is None:
-            return Reply(UNKNOWN_MERCHANT, "unknown merchant", None, "rejected")
+            return Reply(
+                codes.unknown_merchant_code, codes.unknown_merchant_msg, None, "rejected"
+            )
         if not verify(fields, merchant.secret):
-            return Reply(SIGN_ERROR, "sign error", None, "rejected")
+            return Reply(codes.sign_error_code, codes.sign_error_msg, None, "rejected")
         violations = timestamp_violations(fields.get("timestamp"), payout.timestamp_as_number)
+        invalid = codes.invalid_parameter_code
         if operation == "balance":
             if violations:
-                return Reply(INVALID_PARAMETER, invalid_message(violations), None, "rejected")
-            return Reply(ACCEPTED, "success", self._balance_data(merchant), "found")
+                return Reply(invalid, invalid_message(violations), None, "rejected")
+            data = self._balance_data(merchant)
+            return Reply(codes.accepted_code, codes.accepted_msg, data, "found")
         if operation == "payout_query":
             trade_no = fields.get("tradeNo")
             if not isinstance(trade_no, str) or not trade_no:
                 violations.append(_required("trade_no"))
             if violations:
-                return Reply(INVALID_PARAMETER, invalid_message(violations), None, "rejected")
+                return Reply(invalid, invalid_message(violations), None, "rejected")
             assert isinstance(trade_no, str)
             order = self.ledger.order(trade_no, merchant.merchant_no)
-            if order is None:
-                return Reply(NOT_FOUND, "payout not found", None, "not_found")
-            return Reply(ACCEPTED, "success", _query_data(order), "found")
+            if order is None or (lag > 0 and order.created_ms > epoch_millis() - lag * 1000):
+                return Reply(codes.not_found_code, codes.not_found_msg, None, "not_found")
+            data = _query_data(order)
+            return Reply(codes.accepted_code, codes.accepted_msg, data, "found")
         return self._create(merchant, payout, fields, violations)
 
     def _create(
@@ -270,16 +276,21 @@ class SandboxPayouts:
             violations += exc.violations
             wire = {}
         except Exception:  # a custom profile's check failed: the gateway's own fault
-            return Reply(SYSTEM_ERROR, "system exception", None, "rejected")
+            return Reply(
+                self._sandbox.codes.system_error_code, self._sandbox.codes.system_error_msg,
+                None, "rejected",
+            )  # fmt: skip
         trade_no = wire.get("tradeNo")
         if not violations and not isinstance(trade_no, str):
             violations.append(_required("trade_no"))
         if violations:
-            return Reply(INVALID_PARAMETER, invalid_message(violations), None, "rejected")
+            msg = invalid_message(violations)
+            return Reply(self._sandbox.codes.invalid_parameter_code, msg, None, "rejected")
         assert isinstance(trade_no, str)
         merchant_no = merchant.merchant_no
         if self.ledger.order(trade_no, merchant_no) is not None:
-            return Reply(DUPLICATE, "duplicate tradeNo: the payout exists", None, "duplicate")
+            codes = self._sandbox.codes
+            return Reply(codes.duplicate_code, codes.duplicate_msg, None, "duplicate")
         amount = Decimal(to_money(business["amount"]))
         if not self.balances.hold(merchant_no, amount):
             msg = "insufficient balance"
@@ -307,7 +318,8 @@ class SandboxPayouts:
             "amount": money_text(amount),
             "message": _PAYOUT_MESSAGES[STATUS_PROCESSING],
         }
-        return Reply(ACCEPTED, "success", data, "stored")
+        return Reply(self._sandbox.codes.accepted_code, self._sandbox.codes.accepted_msg, data,
+                     "stored")  # fmt: skip
 
     def _settle(self, order: Order, merchant: SandboxMerchant) -> None:
         key = (order.merchant_no, order.trade_no)
