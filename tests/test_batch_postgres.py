@@ -347,5 +347,9 @@ def test_a_worker_stopped_with_ctrl_c_hands_its_rows_over_at_once(
     stored = vexora_sandbox.ledger.orders(MERCHANT)
     assert sorted(o.trade_no for o in stored) == sorted(r["trade_no"] for r in rows)
     _check_results(tmp_path / "r1.jsonl", rows, vexora_sandbox)
-    # It did hold rows when stopped: the other claimed them a second time, long before 600 s.
-    assert _fetch(postgres_server.dsn, "SELECT count(*) FROM ctrl_c_rows WHERE attempts > 1")[0][0]
+    # Whatever it still held when it stopped was let go at once: the other worker finished
+    # every row within its 60 s, against a 600 s lease, and nothing is left in flight. (It held
+    # at least 8 rows just before the signal; how many it finished in its 0.5 s of grace
+    # depends on timing, so how many were claimed twice is not asserted.)
+    left = "SELECT count(*) FROM ctrl_c_rows WHERE state <> 'done'"
+    assert _fetch(postgres_server.dsn, left)[0][0] == 0
