@@ -78,7 +78,7 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     busiest = max(
         # ``is not None``: a tiny run can measure the stub at 0.0 busy, which still counts.
         (r["server_cpu_util"] for r in report.get("runs", [])
-         if r.get("server_cpu_util") is not None),  # fmt: skip
+         if r.get("server_cpu_util") is not None),
         default=None,
     )
     if busiest is not None:
