@@ -8,7 +8,6 @@ on the sandbox's event loop.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import secrets
 import time
@@ -268,12 +267,7 @@ class Gateway:
         """Wait until the latest notification of ``trade_no`` was acknowledged, ran out of
         retries or was skipped; return its attempts. Raises ``SandboxError`` when no
         notification was started and ``asyncio.TimeoutError`` after ``timeout`` seconds."""
-        order = self._order(trade_no, merchant_no)
-        delivery = self.notifier.latest(order.merchant_no, order.trade_no)
-        if delivery is None:
-            raise SandboxError(f"no notification was started for trade {trade_no}")
-        await asyncio.wait_for(delivery.done.wait(), timeout)
-        return list(delivery.attempts)
+        return await self.notifier.settled(self._order(trade_no, merchant_no), timeout=timeout)
 
     def _order(self, trade_no: str, merchant_no: str | None) -> Order:
         order = self.ledger.order(trade_no, merchant_no)

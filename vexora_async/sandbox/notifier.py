@@ -20,7 +20,7 @@ import attrs
 from ..hosts import is_loopback_url
 from ..signing import sign
 from ..wire import dumps, epoch_millis
-from .codes import STATUS_MESSAGES
+from .codes import STATUS_MESSAGES, SandboxError
 from .ledger import Ledger, NotificationAttempt, Order, money_text
 from .merchants import SandboxMerchant
 
@@ -103,6 +103,17 @@ class Notifier:
 
     def latest(self, merchant_no: str, trade_no: str) -> Delivery | None:
         return self._latest.get((merchant_no, trade_no))
+
+    async def settled(self, order: Order, *, timeout: float | None = None) -> list[
+        NotificationAttempt
+    ]:
+        """The attempts of ``order``'s latest notification, once it was acknowledged, ran out
+        of retries or was skipped. ``SandboxError`` when none was started."""
+        delivery = self.latest(order.merchant_no, order.trade_no)
+        if delivery is None:
+            raise SandboxError(f"no notification was started for trade {order.trade_no}")
+        await asyncio.wait_for(delivery.done.wait(), timeout)
+        return list(delivery.attempts)
 
     async def _deliver(self, delivery: Delivery) -> None:
         url = delivery.order.notify_url or ""

@@ -214,11 +214,7 @@ class SandboxPayouts:
     ) -> list[NotificationAttempt]:
         """As ``Sandbox.notifications_settled``, for the payout ``trade_no``."""
         order = await self.settled(trade_no, merchant_no, timeout=timeout)
-        delivery = self.notifier.latest(order.merchant_no, order.trade_no)
-        if delivery is None:
-            raise SandboxError(f"no notification was started for payout {trade_no}")
-        await asyncio.wait_for(delivery.done.wait(), timeout)
-        return list(delivery.attempts)
+        return await self.notifier.settled(order, timeout=timeout)
 
     def _order(self, trade_no: str, merchant_no: str | None) -> Order:
         order = self.ledger.order(trade_no, merchant_no)
