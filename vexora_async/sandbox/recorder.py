@@ -13,7 +13,6 @@ which ends the gateway's retries; anything else makes it retry).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import threading
 from types import TracebackType
 from typing import Any
@@ -22,14 +21,17 @@ from aiohttp import web
 
 from ..hosts import url_host
 from .app import parse_fields
+from .threaded import LoopThread
 
 __all__ = ["NotifyRecorder"]
 
 
-class NotifyRecorder:
+class NotifyRecorder(LoopThread):
     """Records POSTed notifications: ``received`` (parsed JSON objects, numbers kept as
     sent), ``bodies`` (the raw bytes of every POST). ``answer``/``status`` may be changed at
     any time; they apply to the next notification."""
+
+    _thread_name = "vexora-notify-recorder"
 
     def __init__(
         self,
@@ -46,15 +48,10 @@ class NotifyRecorder:
         self.received: list[dict[str, Any]] = []
         self.bodies: list[bytes] = []
         self._host = host
-        self._startup_timeout = startup_timeout
+        super().__init__(startup_timeout)
         self._url: str | None = None
         self._changed = threading.Condition()
         self._waiters: list[tuple[int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
 
     @property
     def url(self) -> str:
@@ -110,38 +107,14 @@ class NotifyRecorder:
 
     def start(self) -> NotifyRecorder:
         """Start serving; returns once the port is bound."""
-        if self._thread is not None:
-            raise RuntimeError("this NotifyRecorder was started already")
-        self._thread = threading.Thread(target=self._main, name="vexora-notify-recorder",
-                                        daemon=True)
-        self._thread.start()
-        if not self._ready.wait(self._startup_timeout):
-            self.stop()
-            raise TimeoutError("the recorder did not start in time")
-        if self._error is not None:
-            self._thread.join()
-            raise self._error
+        super().start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        loop, stopping, thread = self._loop, self._stopping, self._thread
-        if loop is not None and stopping is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(stopping.set)
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        super().stop(timeout)
         self._url = None
 
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        finally:
-            loop.close()
-
-    async def _serve(self) -> None:
-        self._stopping = asyncio.Event()
+    async def _serve(self, stopping: asyncio.Event) -> None:
         app = web.Application()
         app.router.add_post(self.path, self._handle)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
@@ -152,10 +125,7 @@ class NotifyRecorder:
             port = runner.addresses[0][1]
             self._url = f"http://{url_host(self._host, port)}{self.path}"
             self._ready.set()
-            await self._stopping.wait()
-        except BaseException as exc:  # handed to start()
-            self._error = exc
-            self._ready.set()
+            await stopping.wait()
         finally:
             await runner.cleanup()
 

@@ -16,7 +16,6 @@ connections, new ones are closed at once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator, Coroutine, Iterable
@@ -37,6 +36,7 @@ from .faults import FaultPolicy
 from .gateway import Gateway, PayOutcome
 from .ledger import Ledger, NotificationAttempt, Order
 from .merchants import TEST_MERCHANTS, SandboxMerchant
+from .threaded import LoopThread
 
 __all__ = ["Sandbox", "SandboxThread", "ServerLimits", "check_bind_host", "run_sandbox"]
 
@@ -230,7 +230,7 @@ async def run_sandbox(
             await server.wait_closed()
 
 
-class SandboxThread:
+class SandboxThread(LoopThread):
     """A sandbox served by its own event loop in a daemon thread.
 
     >>> with SandboxThread(time_factor=0.001) as sandbox:
@@ -241,6 +241,8 @@ class SandboxThread:
     be called from a loop that serves the merchant's notify endpoint: it could not answer
     while blocked; use the async ones (``pay_async``, ``notifications_settled``) there.
     """
+
+    _thread_name = "vexora-sandbox"
 
     def __init__(
         self,
@@ -261,37 +263,18 @@ class SandboxThread:
         self._host = host
         self._port = port
         self._allow_external = allow_external
-        self._startup_timeout = startup_timeout
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
+        super().__init__(startup_timeout)
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> SandboxThread:
         """Start serving; returns once the port is bound (or raises what went wrong)."""
-        if self._thread is not None:
-            raise RuntimeError("this SandboxThread was started already")
-        self._thread = threading.Thread(target=self._main, name="vexora-sandbox", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(self._startup_timeout):
-            self.stop()
-            raise TimeoutError("the sandbox did not start in time")
-        if self._error is not None:
-            self._thread.join()
-            raise self._error
+        super().start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving and wait for the thread (pending notifications are abandoned)."""
-        loop, stopping, thread = self._loop, self._stopping, self._thread
-        if loop is not None and stopping is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                loop.call_soon_threadsafe(stopping.set)
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
+        super().stop(timeout)
 
     def __enter__(self) -> SandboxThread:
         return self.start()
@@ -304,32 +287,16 @@ class SandboxThread:
     ) -> None:
         self.stop()
 
-    def _main(self) -> None:
-        loop = asyncio.new_event_loop()
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._serve())
-        finally:
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
-
-    async def _serve(self) -> None:
-        self._stopping = asyncio.Event()
-        try:
-            async with run_sandbox(
-                host=self._host,
-                port=self._port,
-                allow_external=self._allow_external,
-                sandbox=self.sandbox,
-                limits=self._limits,
-            ):
-                self._ready.set()
-                await self._stopping.wait()
-        except BaseException as exc:  # handed to start(), or logged: a thread cannot raise
-            if self._ready.is_set():
-                logger.warning("the sandbox thread stopped with %s", type(exc).__name__)
-            self._error = exc
+    async def _serve(self, stopping: asyncio.Event) -> None:
+        async with run_sandbox(
+            host=self._host,
+            port=self._port,
+            allow_external=self._allow_external,
+            sandbox=self.sandbox,
+            limits=self._limits,
+        ):
             self._ready.set()
+            await stopping.wait()
 
     # -- what the sandbox holds -----------------------------------------------------------
 
