@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger("vexora_async")
+# Enum members looked up once: on Python 3.11 each ``Delivery.X`` costs a descriptor call.
+_ANSWERED, _MAYBE_SENT = Delivery.ANSWERED, Delivery.MAYBE_SENT
 
 
 def _finite_positive(name: str, value: float | None, *, optional: bool = True) -> None:
@@ -166,7 +168,6 @@ class RetryMiddleware:
         deadline = call.deadline
         if deadline is None and policy.deadline is not None:
             deadline = clock() + policy.deadline
-        system_error = self.system_error_codes
         attempt = 0
         maybe_sent = False  # did any attempt so far possibly reach the gateway unanswered?
         while True:
@@ -180,7 +181,8 @@ class RetryMiddleware:
                         RequestTimeout("the call's deadline passed before this attempt"),
                         call, attempt - 1, maybe_sent,
                     )  # fmt: skip
-                timeout = left if timeout is None else min(timeout, left)
+                if timeout is None or left < timeout:
+                    timeout = left
             if self.on_request is not None:
                 await self.on_request(RequestEvent(call.operation, call.trade_no, attempt))
                 begun = clock()
@@ -196,12 +198,17 @@ class RetryMiddleware:
                 if isinstance(exc, HTTPStatusError):
                     retry_after = exc.retry_after
             else:
-                if envelope.code in system_error:  # the gateway failed: it may have acted
-                    delivery, retryable = Delivery.MAYBE_SENT, True
+                if envelope.code not in self.system_error_codes and self._quiet():
+                    # The usual case, answered and nobody listening: nothing to decide.
+                    envelope.attempts = attempt
+                    envelope.maybe_sent = maybe_sent  # an answer proves this attempt arrived
+                    return envelope
+                if envelope.code in self.system_error_codes:  # the gateway failed: it may
+                    delivery, retryable = _MAYBE_SENT, True  # have acted
                 else:
-                    delivery, retryable = Delivery.ANSWERED, False
+                    delivery, retryable = _ANSWERED, False
             sent_before = maybe_sent
-            maybe_sent = maybe_sent or delivery is Delivery.MAYBE_SENT
+            maybe_sent = maybe_sent or delivery is _MAYBE_SENT
 
             delay = 0.0
             will_retry = retryable and attempt < policy.attempts
@@ -209,7 +216,7 @@ class RetryMiddleware:
                 delay = policy.delay(attempt, self._random(), retry_after)
                 if deadline is not None and clock() + delay >= deadline:
                     will_retry = False
-            level = logging.DEBUG if delivery is Delivery.ANSWERED else logging.INFO
+            level = logging.DEBUG if delivery is _ANSWERED else logging.INFO
             if self.on_attempt is not None or logger.isEnabledFor(level):
                 # Only built when someone listens: most calls pay nothing for reporting.
                 await self._report(
@@ -222,11 +229,13 @@ class RetryMiddleware:
                 assert envelope is not None
                 envelope.attempts = attempt
                 # An answer proves this attempt arrived; only earlier ones may be unanswered.
-                envelope.maybe_sent = maybe_sent if delivery is not Delivery.ANSWERED else (
-                    sent_before
-                )
+                envelope.maybe_sent = maybe_sent if delivery is not _ANSWERED else sent_before
                 return envelope
             await self.sleep(delay)
+
+    def _quiet(self) -> bool:
+        """No hook and no log wants to hear of an answered attempt."""
+        return self.on_attempt is None and not logger.isEnabledFor(logging.DEBUG)
 
     @staticmethod
     def _stamp(error: VexoraError, call: ApiCall, attempts: int, maybe_sent: bool) -> VexoraError:
