@@ -124,6 +124,8 @@ async def create_truthfully(
     ``maybe_sent``: an earlier run may already have sent this order (a resumed batch).
     """
     deadline = None if policy.deadline is None else clock() + policy.deadline
+    if timeout is None:
+        timeout = policy.attempt_timeout  # what the retry link would pick: resolved once
     known: list[str] = []
     rejection: OrderRejected | None = None
     attempts = 0

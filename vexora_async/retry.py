@@ -190,7 +190,9 @@ class RetryMiddleware:
             error: VexoraError | None = None
             retry_after: float | None = None
             try:
-                envelope = await next_(call.for_attempt(attempt, timeout))
+                # The first attempt usually runs with the call's own timeout: no copy then.
+                same = attempt == call.attempt and timeout == call.timeout
+                envelope = await next_(call if same else call.for_attempt(attempt, timeout))
             except VexoraError as exc:
                 error = exc
                 delivery = delivery_of(exc)
