@@ -179,13 +179,21 @@ async def run_batch(
     # back instead of letting results pile up.
     channel: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)
 
+    create = pool.create
+
     async def work() -> None:
-        if pool.is_sync:  # the common case, without a coroutine per pull
-            while (item := pool.pull_sync()) is not None:
-                await channel.put(await pool.one(*item))
-        else:
-            while (item := await pool.pull()) is not None:
-                await channel.put(await pool.one(*item))
+        sync = pool.is_sync  # the common case: no coroutine per pull
+        while (item := pool.pull_sync() if sync else await pool.pull()) is not None:
+            index, request = item
+            result: BatchResult
+            try:  # inline, not ``pool.one``: one coroutine less per input
+                result = Created(index, request, await create(request))
+            except Exception as exc:  # every failure becomes this input's result
+                result = Failed(index, request, exc)
+            if channel.full():
+                await channel.put(result)
+            else:
+                channel.put_nowait(result)  # no coroutine when there is room
 
     async def run_pool() -> None:
         async with asyncio.TaskGroup() as group:
@@ -204,7 +212,8 @@ async def run_batch(
         while True:
             if channel.empty() and runner.done():
                 break
-            result = await channel.get()
+            # Drain what is there without a coroutine per result; wait only when empty.
+            result = channel.get_nowait() if not channel.empty() else await channel.get()
             if result is _END:
                 break
             yield result
