@@ -8,6 +8,7 @@ in the child's CPU (user + system, from ``wait4``) divided by the difference in 
 marginal CPU per row, so imports and start-up cancel out. Repeats are interleaved.
 
     python -m benchmarks.batch_cost --overhead --rows 5000
+    python -m benchmarks.batch_cost --instructions --rows 1500
 
 measures, in this process and with no network, what the command adds per row: the SDK's
 create is replaced by one that only validates (as the SDK does) and returns a canned link,
@@ -15,6 +16,12 @@ so the difference between the command and a bare ``create_payment_links`` over t
 is the command's own cost (reading twice, validating once more, the journal, the results
 file). On a shared or virtual machine, whose CPU accounting swings between repeats, this is
 the steadier figure.
+
+``--instructions`` runs the bare SDK and the default ``batch`` live against the sandbox, each
+whole child process under ``valgrind --tool=callgrind`` at 100 rows and at ``--rows``: the
+difference in instructions over the difference in rows is the marginal count per row,
+deterministic (the same on a busy machine), and their ratio is the command's cost over the
+SDK's. The sandbox runs natively in this process, so it is not counted.
 """
 
 from __future__ import annotations
@@ -170,13 +177,65 @@ def overhead(rows: int, repeats: int) -> None:
         print(f"  {name:<46} {min(values):6.1f}  +{min(values) - base:5.1f}")
 
 
+def _instructions(command: list[str]) -> int:
+    """Instructions the whole ``command`` (a Python child) executed, from callgrind."""
+    with tempfile.TemporaryDirectory(prefix="vexora-callgrind-") as folder:
+        out = Path(folder) / "callgrind.out"
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *command],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONHASHSEED": "0"},
+        )  # fmt: skip
+        if done.returncode not in (0, 1):
+            raise RuntimeError(done.stderr[-2000:])
+        for line in out.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise RuntimeError("callgrind wrote no summary")
+
+
+def instructions(rows: int) -> None:
+    """Marginal instructions per row: the bare SDK against the default ``batch``."""
+    small = 100
+    kinds = {
+        "sdk: create_payment_links": ("sdk", "pool"),
+        "batch: DELETE, synchronous=OFF (default)": VARIANTS[
+            "batch: DELETE, synchronous=OFF (default)"],
+    }  # fmt: skip
+    per_row: dict[str, float] = {}
+    with SandboxThread(time_factor=0.001) as sandbox, tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for run, (name, (kind, option)) in enumerate(kinds.items()):
+            counts = []
+            for size in (small, rows):
+                source, out = work / f"in{run}-{size}.csv", work / f"out{run}-{size}.jsonl"
+                _write(source, f"I{run}{size}", size)
+                if kind == "sdk":
+                    command = [sys.executable, "-c", _SDK, str(source), sandbox.base_url,
+                               option]  # fmt: skip
+                else:
+                    command = [sys.executable, "-c", _BATCH, str(source), sandbox.base_url,
+                               str(out), option]  # fmt: skip
+                counts.append(_instructions(command))
+            per_row[name] = (counts[1] - counts[0]) / (rows - small)
+    base = per_row["sdk: create_payment_links"]
+    print(f"instructions per row (marginal, {small} to {rows} rows), and the ratio to the SDK")
+    for name, value in per_row.items():
+        print(f"  {name:<46} {value:10,.0f}  {value / base:4.2f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=4000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", help="run only the variants whose name contains this")
     parser.add_argument("--overhead", action="store_true", help="the command's own cost only")
+    parser.add_argument("--instructions", action="store_true",
+                        help="marginal instructions per row under callgrind, SDK vs batch")
     args = parser.parse_args()
+    if args.instructions:
+        instructions(args.rows)
+        return
     if args.overhead:
         overhead(args.rows, args.repeats)
         return
