@@ -1,6 +1,7 @@
 """A stage breakdown of the SDK, in µs per call, measured with ``timeit`` (no sockets).
 
     python -m benchmarks.micro
+    python -m benchmarks.micro --instructions     # the same stages, counted by callgrind
 
 This says which stage weighs most, not what a link costs: in a tight loop the stage's code
 and data stay in the CPU caches, with no event loop and no HTTP library running between
@@ -12,6 +13,11 @@ with the region profile, stamp and sign, encode the JSON body, decode the answer
 structure its ``data`` into a ``PaymentLink``. ``pipeline`` is a whole
 ``create_payment_link`` through a transport that answers at once: every stage plus the
 middleware chain, the retry bookkeeping and the coroutines, without HTTP.
+
+``--instructions`` counts each stage under ``valgrind --tool=callgrind`` instead of timing
+it: instructions per call, the same on a busy machine, so a change of a few per cent to one
+stage shows (the ``pipeline`` there is driven without an event loop, so it excludes the
+loop's own work).
 """
 
 from __future__ import annotations
@@ -19,10 +25,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import sys
+import tempfile
 import time
 import timeit
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from vexora_async import CheckoutRequest, VexoraClient
@@ -101,9 +110,8 @@ def _pipeline_us(request: CheckoutRequest, body: bytes, loops: int, repeat: int)
     return asyncio.run(run())
 
 
-def measure(*, quick: bool = False) -> dict[str, Any]:
-    """Every stage's cost (µs per link), their SDK sum, and the whole in-process pipeline."""
-    repeat, min_time, loops = (3, 0.02, 2_000) if quick else (7, 0.2, 20_000)
+def _stages() -> tuple[dict[str, Callable[[], object]], CheckoutRequest, bytes]:
+    """Each stage as a function of no arguments, with the request and answer they use."""
     profile = get_profile(PROFILE)
     trade = "B0000000000000001"
 
@@ -131,6 +139,13 @@ def measure(*, quick: bool = False) -> dict[str, Any]:
         "decode": lambda: decode_envelope(response),
         "structure": lambda: structure_response(data, PaymentLink, "checkout response"),
     }
+    return stages, request, body
+
+
+def measure(*, quick: bool = False) -> dict[str, Any]:
+    """Every stage's cost (µs per link), their SDK sum, and the whole in-process pipeline."""
+    repeat, min_time, loops = (3, 0.02, 2_000) if quick else (7, 0.2, 20_000)
+    stages, request, body = _stages()
     costs = {name: _best_us(func, repeat, min_time) for name, func in stages.items()}
     sdk_sum = sum(costs[name] for name in SDK_STAGES)
     pipeline = _pipeline_us(request, body, loops, repeat)
@@ -142,6 +157,58 @@ def measure(*, quick: bool = False) -> dict[str, Any]:
         # What the chain, the retry bookkeeping and the coroutines add to the stages.
         "chain_overhead_us": round(pipeline - sdk_sum, 2),
     }
+
+
+def _run_stage(name: str, loops: int) -> None:
+    """Run one stage ``loops`` times between the callgrind markers (see instructions.py)."""
+    import os
+
+    stages, request, body = _stages()
+    client = VexoraClient(
+        merchant_no=MERCHANT_NO, secret=SECRET, region=PROFILE,
+        base_url="http://127.0.0.1:8080", transport=_Instant(body),
+    )  # fmt: skip
+
+    def pipeline() -> object:
+        # An instant transport never suspends: drive the coroutine by hand, no loop.
+        coroutine = client.create_payment_link(request)
+        try:
+            coroutine.send(None)
+        except StopIteration as done:
+            return done.value
+        raise RuntimeError("the pipeline suspended")
+
+    stages["pipeline"] = pipeline
+    stages["nothing"] = lambda: None
+    func = stages[name]
+    for _ in range(200):  # warm caches and lazily built hooks
+        func()
+    os.getpgid(0)  # callgrind: --zero-before=getpgid
+    for _ in range(loops):
+        func()
+    os.getsid(0)  # callgrind: --dump-before=getsid
+
+
+def count_stages(loops: int = 3000) -> dict[str, int]:
+    """Instructions per call of every stage and the pipeline, less the empty loop's."""
+    from .instructions import count_from_dumps
+    from .run import ROOT, _env, _python
+
+    counts: dict[str, int] = {}
+    for name in ("nothing", *STAGES, "pipeline"):
+        with tempfile.TemporaryDirectory(prefix="vexora-callgrind-") as folder:
+            command = [
+                "valgrind", "--tool=callgrind", f"--callgrind-out-file={folder}/cg.%p",
+                "--zero-before=getpgid", "--dump-before=getsid",
+                *_python("benchmarks.micro", "--stage", name, "--loops", loops),
+            ]  # fmt: skip
+            env = {**_env(), "PYTHONHASHSEED": "0"}
+            done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(f"stage {name} failed:\n{done.stderr[-2000:]}")
+            counts[name] = round(count_from_dumps(sorted(Path(folder).glob("cg.*"))) / loops)
+    empty = counts.pop("nothing")
+    return {name: value - empty for name, value in counts.items()}
 
 
 def format_table(micro: dict[str, Any]) -> str:
@@ -159,7 +226,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.micro", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="fewer, shorter timings")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions per call under callgrind instead of timing")
+    parser.add_argument("--stage", help=argparse.SUPPRESS)  # one stage, for callgrind
+    parser.add_argument("--loops", type=int, default=3000, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.stage:
+        _run_stage(args.stage, args.loops)
+        return 0
+    if args.instructions:
+        counts = count_stages(args.loops)
+        if args.json:
+            print(json.dumps(counts))
+        else:
+            print("| stage | instructions per call |\n|---|---:|")
+            for name, value in counts.items():
+                print(f"| {name} | {value:,} |")
+        return 0
     micro = measure(quick=args.quick)
     print(json.dumps(micro) if args.json else format_table(micro))
     return 0

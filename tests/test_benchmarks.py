@@ -264,3 +264,20 @@ def test_instructions_without_valgrind_says_how_to_get_it(
     monkeypatch.setattr(shutil, "which", lambda name: None)
     assert instructions.main(["--n", "10"]) == 2
     assert "apt-get install valgrind" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stage", ["build", "validate", "sign", "decode", "structure", "pipeline"])
+def test_every_counted_stage_runs_between_the_markers(
+    stage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``micro --stage`` (what callgrind runs) works for every stage, the pipeline included
+    (driven without a loop: it must finish without suspending), and calls each marker once."""
+    import os
+
+    from benchmarks import micro
+
+    marks: list[str] = []
+    monkeypatch.setattr(os, "getpgid", lambda _: marks.append("zero"))
+    monkeypatch.setattr(os, "getsid", lambda _: marks.append("dump"))
+    assert micro.main(["--stage", stage, "--loops", "3"]) == 0
+    assert marks == ["zero", "dump"]
