@@ -256,9 +256,14 @@ def sign(fields: Mapping[str, object], secret: str | bytes) -> str:
     if key is None:
         key = _secret_bytes(secret)
     try:
-        payload: bytes | None = canonical_string(fields).encode("utf-8")
-    except Exception:  # a lone surrogate, or a value whose text cannot be made; the error
-        payload = None  # (which holds the text) is dropped here, before anything is raised
+        text = None
+        if type(fields) is dict:  # the latest plan for this size first (canonical_string's)
+            build = _LATEST.get(len(fields))
+            if build is not None:
+                text = build(fields)
+        payload: bytes | None = (canonical_string(fields) if text is None else text).encode()
+    except Exception:  # a lone surrogate, or a value whose text cannot be made: the error
+        payload = text = None  # (and the text) is dropped here, before anything is raised
     if key is None or payload is None:
         # Nothing secret or personal stays in this frame's locals once anything is raised.
         found = _unsignable(fields) if payload is None else None
