@@ -267,3 +267,40 @@ def test_spec_vectors_on_every_path(fields: dict[str, Any], text: str, digest: s
             assert sign(body, "TESTSECRET") == digest
     assert verify({**no_empty, "sign": digest}, "TESTSECRET")
     assert verify({**fields, "sign": digest}, "TESTSECRET")
+
+
+def test_a_shape_seen_once_gets_no_code_and_a_recurring_one_does() -> None:
+    once = {"tradeNo": "T1", "amount": 5, "oneOff": "x"}
+    shape = (tuple(once), (str, int, str))
+    signing._PLANS.clear()
+    sign(once, "S")
+    assert signing._PLANS.get(shape, "absent") is None  # remembered, no code
+    sign(dict(once), "S")
+    assert callable(signing._PLANS[shape])
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_an_unencodable_value_on_the_fast_path_leaves_nothing_in_frames(round_: int) -> None:
+    secret = "SECRET-on-fast-path"
+    payer = "PAYER-\ud800-x"
+    fields = {"tradeNo": "T1", "amount": 5, "username": "Budi", "timestamp": "1"}
+    sign(fields, secret), sign(dict(fields), secret)  # the shape has its plan now
+    with pytest.raises(ValidationError) as info:
+        sign({**fields, "username": payer}, secret)
+    assert info.value.violations == (
+        Violation("username", "not_signable", "text must be valid Unicode (no lone surrogates)"),
+    )
+    exc: BaseException | None = info.value
+    assert exc.__context__ is None and exc.__cause__ is None
+    tb = info.value.__traceback__
+    frames = []
+    while tb is not None:  # the frames below this test's own (which holds both, of course)
+        if tb.tb_frame.f_code.co_filename.endswith("signing.py"):
+            frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    assert frames
+    for frame in frames:
+        for name, value in frame.f_locals.items():
+            shown = repr(value)
+            assert secret not in shown and secret.encode() not in shown.encode(), name
+            assert "PAYER" not in shown, name

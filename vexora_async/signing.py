@@ -89,7 +89,9 @@ def _plain_string(fields: Mapping[str, object]) -> str:
 #
 # A client signs dicts of a few shapes over and over: the same keys in the same order, each
 # value non-empty text or an int. For such a shape (keys in insertion order, each value's
-# exact type) a small function is generated once, e.g. for {"tradeNo": str, "amount": int}:
+# exact type) a small function is generated when the shape comes a second time (a body with
+# keys of its own, as a forged callback may have, costs no code), e.g. for
+# {"tradeNo": str, "amount": int}:
 #
 #     def build(f, T=type, S=str, I=int):
 #         k0, k1 = f
@@ -105,14 +107,23 @@ def _plain_string(fields: Mapping[str, object]) -> str:
 # other dict: keys are checked to be exactly the plan's (same objects, or equal exact str),
 # values to be of exactly the planned type and text non-empty. For exact str and int the
 # f-string's text is wire_text's. Any other type (bool, Decimal, float, None, a str or int
-# subclass), an empty text or a non-text key never gets a plan: the plain rule decides.
-# Keys enter the source only when made of [A-Za-z0-9_]; others are bound as constants.
+# subclass) or a non-text key never gets a plan, and a plan answers None for an empty text:
+# then the plain rule decides (errors included). Keys enter the source only when made of
+# [A-Za-z0-9_]; others are bound as constants. ``sign`` is checked to be text (the plain
+# rule turns it into text before leaving it out) and left out.
 
 _Build = Callable[[dict[Any, Any]], "str | None"]
-_PLANS: dict[tuple[tuple[str, ...], tuple[type, ...]], _Build] = {}
+_PLANS: dict[tuple[tuple[str, ...], tuple[type, ...]], _Build | None] = {}  # None: seen once
 _LATEST: dict[int, _Build] = {}  # the plan last used for dicts of each size
 _MAX_PLANS = 64  # callback bodies choose their own keys: keep the cache small
 _MAX_KEYS = 48
+
+
+def _unseen(fields: dict[Any, Any]) -> str | None:
+    return None  # a marker, never called
+
+
+_UNSEEN: _Build = _unseen
 
 
 def _replan(fields: dict[Any, Any], tried: _Build | None) -> str | None:
@@ -125,12 +136,15 @@ def _replan(fields: dict[Any, Any], tried: _Build | None) -> str | None:
         if not (kind is str or (kind is int and key != SIGN_FIELD)):
             return None
     shape = (keys, kinds)
-    build = _PLANS.get(shape)
-    if build is None:
+    build = _PLANS.get(shape, _UNSEEN)
+    if build is None:  # seen once before: a shape that recurs, worth its code
+        build = _PLANS[shape] = _compile(keys, kinds)
+    elif build is _UNSEEN:  # a shape seen once (a body with its own keys) costs no code
         if len(_PLANS) >= _MAX_PLANS:
             _PLANS.clear()
             _LATEST.clear()
-        build = _PLANS[shape] = _compile(keys, kinds)
+        _PLANS[shape] = None
+        return None
     _LATEST[len(keys)] = build
     if build is tried:
         return None  # it has just said no: a value is empty (or conversion failed)
