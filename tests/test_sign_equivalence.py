@@ -127,7 +127,8 @@ values = st.one_of(
     st.text(max_size=12).filter(bool),  # the common case: non-empty text
     st.text(max_size=12).filter(bool),
     st.integers(min_value=-(10**20), max_value=10**20),
-    st.sampled_from([0, 10**5000, None, "", True, False, Blank(), Unprintable()]),
+    st.sampled_from([0, None, "", True, False, Blank(), Unprintable()]),
+    st.builds(pow, st.just(10), st.just(5000)),  # no text: past int's digit limit
     any_text,
     st.decimals(allow_nan=True, allow_infinity=True),
     st.floats(allow_nan=True),
@@ -172,18 +173,27 @@ def _canonical_outcome(fields: dict[Any, Any], reference: bool) -> str | type:
 
 
 def _check(fields: dict[Any, Any], secret: object) -> None:
-    assert _outcome(fields, secret) == _expected(fields, secret), fields
-    assert _canonical_outcome(fields, False) == _canonical_outcome(fields, True), fields
+    shown = {k: type(v) for k, v in fields.items()}  # repr() of a huge int fails
+    assert _outcome(fields, secret) == _expected(fields, secret), shown
+    assert _canonical_outcome(fields, False) == _canonical_outcome(fields, True), shown
+
+
+# Values a plan takes (text, empty text, None, int), to reach the plans' every branch.
+plannable = st.one_of(
+    st.text(max_size=6), any_text, st.none(), st.integers(-(10**6), 10**6), st.just("")
+)
 
 
 @st.composite
-def shapes(draw: st.DrawFn, keys: st.SearchStrategy[Any] = str_keys) -> list[dict[Any, Any]]:
+def shapes(
+    draw: st.DrawFn, keys: st.SearchStrategy[Any] = str_keys, of: st.SearchStrategy[Any] = values
+) -> list[dict[Any, Any]]:
     """Dicts of one key set: the same types mostly, now and then another value."""
     names = draw(st.lists(keys, min_size=1, max_size=10, unique=True))
-    first = {name: draw(values) for name in names}
+    first = {name: draw(of) for name in names}
     out = [first]
-    for _ in range(draw(st.integers(0, 3))):
-        out.append({n: draw(st.one_of(st.just(v), values)) for n, v in first.items()})
+    for _ in range(draw(st.integers(0, 4))):
+        out.append({n: draw(st.one_of(st.just(v), of, values)) for n, v in first.items()})
     return out
 
 
@@ -200,6 +210,27 @@ def test_sign_and_canonical_string_equal_the_reference(
                 items = list(fields.items())
                 rnd.shuffle(items)
                 _check(dict(items), secret)
+
+
+@PROPERTY
+@given(st.lists(shapes(of=plannable), min_size=1, max_size=4), secrets)
+def test_dicts_a_plan_takes_equal_the_reference(
+    groups: list[list[dict[str, Any]]], secret: object
+) -> None:
+    for _ in range(2):
+        for group in groups:
+            for fields in group:
+                _check(fields, secret)
+                _check({_fresh(k): v for k, v in fields.items()}, secret)
+
+
+def test_a_plan_takes_no_value_where_it_planned_none() -> None:
+    planned = {"tradeNo": "T1", "remark": None, "amount": 5, "sign": None}
+    for _ in range(3):
+        _check(planned, "S")
+    for other in ("x", "", 0, True, Decimal("1"), 1.5):
+        _check({**planned, "remark": other}, "S")
+        _check({**planned, "sign": other}, "S")
 
 
 @PROPERTY

@@ -56,16 +56,20 @@ def wire_text(value: object) -> str:
 
 def canonical_string(fields: Mapping[str, object]) -> str:
     """``k1=v1k2=v2...`` over every field but ``sign``, empty and null values dropped."""
+    build = _LATEST.get(len(fields)) if type(fields) is dict else None
+    if build is None:
+        return _after_plan(fields, None)
+    try:
+        text = build(fields)
+    except Exception:  # a value without text: the plain rule raises what it always did
+        return _plain_string(fields)
+    return text if text is not None else _after_plan(fields, build)
+
+
+def _after_plan(fields: Mapping[str, object], tried: _Build | None) -> str:
+    """The canonical string when the latest plan for this size (``tried``) had another shape."""
     if type(fields) is dict:
-        build = _LATEST.get(len(fields))
-        if build is not None:
-            try:
-                text = build(fields)
-            except Exception:  # the plain rule below decides what happens (and raises)
-                text = None
-            if text is not None:
-                return text
-        text = _replan(fields, build)
+        text = _replan(fields, tried)
         if text is not None:
             return text
     return _plain_string(fields)
@@ -88,52 +92,56 @@ def _plain_string(fields: Mapping[str, object]) -> str:
 # -- the fast path: one generated function per shape of dict -------------------------------
 #
 # A client signs dicts of a few shapes over and over: the same keys in the same order, each
-# value non-empty text or an int. For such a shape (keys in insertion order, each value's
+# value text or an int (or None). For such a shape (keys in insertion order, each value's
 # exact type) a small function is generated when the shape comes a second time (a body with
 # keys of its own, as a forged callback may have, costs no code), e.g. for
 # {"tradeNo": str, "amount": int}:
 #
-#     def build(f, T=type, S=str, I=int):
-#         k0, k1 = f
-#         v0, v1 = f.values()
+#     def build(f, T=type, S=str, I=int, E=""):
+#         k0, k1, = f
+#         v0, v1, = f.values()
 #         if not (k0 is K0 and k1 is K1):
-#             if not (T(k0) is S and T(k1) is S and (k0, k1) == KEYS):
-#                 return None
-#         if T(v0) is S and T(v1) is I and v0:
-#             return f"amount={v1}tradeNo={v0}"
+#             if not (T(k0) is S and T(k1) is S and (k0, k1,) == KEYS):
+#                 return None  # not its shape: another plan may fit
+#         if T(v0) is S and T(v1) is I:
+#             if v0:
+#                 return f"amount={v1}tradeNo={v0}"
+#             return f"amount={v1}{Q0 if v0 else E}{v0}"  # an empty text's pair left out
 #         return None
 #
-# It returns exactly what _plain_string returns for a dict of that shape and None for any
-# other dict: keys are checked to be exactly the plan's (same objects, or equal exact str),
-# values to be of exactly the planned type and text non-empty. For exact str and int the
-# f-string's text is wire_text's. Any other type (bool, Decimal, float, None, a str or int
-# subclass) or a non-text key never gets a plan, and a plan answers None for an empty text:
-# then the plain rule decides (errors included). Keys enter the source only when made of
-# [A-Za-z0-9_]; others are bound as constants. ``sign`` is checked to be text (the plain
-# rule turns it into text before leaving it out) and left out.
+# For a dict of its shape it returns what _plain_string returns, for any other dict None:
+# keys are checked to be the plan's (the same objects, or equal exact str), values to be of
+# exactly the planned type (a None is left out, an empty text too). For exact str and int
+# the f-string's text is wire_text's. Any other type (bool, Decimal, float, a str or int
+# subclass) or a non-text key never gets a plan: the plain rule decides, errors included.
+# Keys enter the source only when made of [A-Za-z0-9_]; all are bound as constants too
+# (K: the key, Q: the key and "=").
+# ``sign`` is checked to be text or None (the plain rule turns it into text before leaving
+# it out, and may fail there) and left out.
 
-_Build = Callable[[dict[Any, Any]], "str | None"]
+_Build = Callable[[Mapping[Any, Any]], "str | None"]
 _PLANS: dict[tuple[tuple[str, ...], tuple[type, ...]], _Build | None] = {}  # None: seen once
 _LATEST: dict[int, _Build] = {}  # the plan last used for dicts of each size
 _MAX_PLANS = 64  # callback bodies choose their own keys: keep the cache small
 _MAX_KEYS = 48
+_NONE = type(None)
 
 
-def _unseen(fields: dict[Any, Any]) -> str | None:
+def _unseen(fields: Mapping[Any, Any]) -> str | None:
     return None  # a marker, never called
 
 
 _UNSEEN: _Build = _unseen
 
 
-def _replan(fields: dict[Any, Any], tried: _Build | None) -> str | None:
+def _replan(fields: Mapping[Any, Any], tried: _Build | None) -> str | None:
     """Find or make the plan for ``fields``'s shape and run it; None when it has none."""
     keys = tuple(fields)
     kinds = tuple(map(type, fields.values()))
     if not 0 < len(keys) <= _MAX_KEYS or not all(type(key) is str for key in keys):
         return None
     for key, kind in zip(keys, kinds, strict=True):
-        if not (kind is str or (kind is int and key != SIGN_FIELD)):
+        if not (kind is str or kind is _NONE or (kind is int and key != SIGN_FIELD)):
             return None
     shape = (keys, kinds)
     build = _PLANS.get(shape, _UNSEEN)
@@ -147,7 +155,7 @@ def _replan(fields: dict[Any, Any], tried: _Build | None) -> str | None:
         return None
     _LATEST[len(keys)] = build
     if build is tried:
-        return None  # it has just said no: a value is empty (or conversion failed)
+        return None  # it has just said no
     try:
         return build(fields)
     except Exception:
@@ -161,31 +169,44 @@ def _compile(keys: tuple[str, ...], kinds: tuple[type, ...]) -> _Build:
     vs = ", ".join(f"v{i}" for i in range(n))
     same = " and ".join(f"k{i} is K{i}" for i in range(n))
     exact = " and ".join(f"T(k{i}) is S" for i in range(n))
-    checks = [f"T(v{i}) is {'S' if kinds[i] is str else 'I'}" for i in range(n)]
-    signed = [i for i in range(n) if keys[i] != SIGN_FIELD]
-    checks += [f"v{i}" for i in signed if kinds[i] is str]  # empty text is left out
-    parts = []
-    for i in sorted(signed, key=keys.__getitem__):
-        prefix = keys[i] if _PLAIN_KEY.fullmatch(keys[i]) else f"{{P{i}}}"
-        parts.append(f"{prefix}={{v{i}}}")
+    types = " and ".join(
+        f"v{i} is None" if kinds[i] is _NONE else f"T(v{i}) is {'S' if kinds[i] is str else 'I'}"
+        for i in range(n)
+    )
+    signed = sorted(
+        (i for i in range(n) if keys[i] != SIGN_FIELD and kinds[i] is not _NONE),
+        key=keys.__getitem__,
+    )
+    full = " and ".join(f"v{i}" for i in signed if kinds[i] is str) or "True"
+    full_text = "".join(
+        (f"{keys[i]}=" if _PLAIN_KEY.fullmatch(keys[i]) else f"{{Q{i}}}") + f"{{v{i}}}"
+        for i in signed
+    )
+    # The same with each text's pair left out when the text is empty.
+    gaps_text = "".join(
+        (f"{{Q{i} if v{i} else E}}" if kinds[i] is str else f"{{Q{i}}}") + f"{{v{i}}}"
+        for i in signed
+    )
     source = "\n".join(
         [
-            f"def plan({', '.join(f'K{i}, P{i}' for i in range(n))}, KEYS):",
-            "    def build(f, T=type, S=str, I=int):",
+            f"def plan({', '.join(f'K{i}, Q{i}' for i in range(n))}, KEYS):",
+            "    def build(f, T=type, S=str, I=int, E=''):",
             f"        {ks}, = f",
             f"        {vs}, = f.values()",
             f"        if not ({same}):",
             f"            if not ({exact} and ({ks},) == KEYS):",
             "                return None",
-            f"        if {' and '.join(checks)}:",
-            f"            return f\"{''.join(parts)}\"",
+            f"        if {types}:",
+            f"            if {full}:",
+            f"                return f\"{full_text}\"",
+            f"            return f\"{gaps_text}\"",
             "        return None",
             "    return build",
         ]
     )
     namespace: dict[str, Any] = {}
     exec(compile(source, "<vexora_async.signing plan>", "exec"), namespace)
-    constants = [text for key in keys for text in (key, key)]
+    constants = [text for key in keys for text in (key, f"{key}=")]
     build: _Build = namespace["plan"](*constants, keys)
     return build
 
@@ -270,12 +291,10 @@ def sign(fields: Mapping[str, object], secret: str | bytes) -> str:
     if key is None:
         key = _secret_bytes(secret)
     try:
-        text = None
-        if type(fields) is dict:  # the latest plan for this size first (canonical_string's)
-            build = _LATEST.get(len(fields))
-            if build is not None:
-                text = build(fields)
-        payload: bytes | None = (canonical_string(fields) if text is None else text).encode()
+        # canonical_string, inlined: the latest plan for this size first
+        build = _LATEST.get(len(fields)) if type(fields) is dict else None
+        text = build(fields) if build is not None else None
+        payload: bytes | None = (text if text is not None else _after_plan(fields, build)).encode()
     except Exception:  # a lone surrogate, or a value whose text cannot be made: the error
         payload = text = None  # (and the text) is dropped here, before anything is raised
     if key is None or payload is None:
