@@ -97,7 +97,7 @@ def _plain_string(fields: Mapping[str, object]) -> str:
 # keys of its own, as a forged callback may have, costs no code), e.g. for
 # {"tradeNo": str, "amount": int}:
 #
-#     def build(f, T=type, S=str, I=int, E=""):
+#     def build(f, T=type, S=str, I=int, E="", K0=K0, K1=K1):  # defaults: fast locals
 #         k0, k1, = f
 #         v0, v1, = f.values()
 #         if not (k0 is K0 and k1 is K1):
@@ -168,6 +168,7 @@ def _compile(keys: tuple[str, ...], kinds: tuple[type, ...]) -> _Build:
     ks = ", ".join(f"k{i}" for i in range(n))
     vs = ", ".join(f"v{i}" for i in range(n))
     same = " and ".join(f"k{i} is K{i}" for i in range(n))
+    key_defaults = ", ".join(f"K{i}=K{i}" for i in range(n))
     exact = " and ".join(f"T(k{i}) is S" for i in range(n))
     types = " and ".join(
         f"v{i} is None" if kinds[i] is _NONE else f"T(v{i}) is {'S' if kinds[i] is str else 'I'}"
@@ -190,7 +191,7 @@ def _compile(keys: tuple[str, ...], kinds: tuple[type, ...]) -> _Build:
     source = "\n".join(
         [
             f"def plan({', '.join(f'K{i}, Q{i}' for i in range(n))}, KEYS):",
-            "    def build(f, T=type, S=str, I=int, E=''):",
+            f"    def build(f, T=type, S=str, I=int, E='', {key_defaults}):",
             f"        {ks}, = f",
             f"        {vs}, = f.values()",
             f"        if not ({same}):",
