@@ -255,7 +255,7 @@ def _malformed(
 #
 # ``structure_response`` above, for a dict, without copying it: the generated function
 # resolves the aliases into locals, converts each field inline in cattrs' order (fields with
-# a default first, then the required ones), and builds the instance positionally. Same
+# a default first, then the required ones) and sets it on the new instance. Same
 # values, same errors, in the same order as the cattrs hook over ``_with_aliases``; the
 # equivalence is tested against that path (tests/test_answer_equivalence.py).
 
