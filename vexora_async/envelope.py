@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from .call import Envelope
@@ -53,16 +54,35 @@ def decode_envelope(response: HttpResponse) -> Envelope:
     envelope an ``HTTPStatusError``, a 2xx body that is not an envelope a
     ``MalformedResponse``. No error quotes the body.
     """
+    status, headers, raw_body = response
+    if not 300 <= status < 400:
+        try:
+            body = loads(raw_body) if raw_body else None
+        except (ValueError, TypeError):
+            body = None
+        if type(body) is dict:
+            # The usual answer: text ``code`` and ``msg``, short and printable, so cleaning
+            # changes neither. Anything else takes the general path below.
+            code = body.get("code")
+            msg = body.get("msg")
+            if (
+                type(code) is str
+                and type(msg) is str
+                and len(code) <= GATEWAY_TEXT_MAX
+                and len(msg) <= GATEWAY_TEXT_MAX
+                and code.isprintable()
+                and msg.isprintable()
+            ):
+                return Envelope(code, msg, body.get("data"), status, headers, body)
+        return _decoded(response, body)
+    location = headers.get("location")
+    raise _with_response(UnexpectedRedirect(status, location_host=_host_of(location)), response)
+
+
+def _decoded(response: HttpResponse, body: Any) -> Envelope:
+    """The general case of ``decode_envelope`` for a status that is not 3xx: ``body`` is the
+    decoded JSON (``None`` when it was not JSON)."""
     status = response.status
-    if 300 <= status < 400:
-        location = response.headers.get("location")
-        raise _with_response(
-            UnexpectedRedirect(status, location_host=_host_of(location)), response
-        )
-    try:
-        body = loads(response.body) if response.body else None
-    except (ValueError, TypeError):
-        body = None
     if type(body) is not dict or "code" not in body:
         if not 200 <= status < 300:
             raise _with_response(

@@ -55,11 +55,13 @@ _SPECIAL_NAMES.update(
 # Other spellings the gateway uses for the same response field, first one wins. These are
 # the query's and the balance's (SPEC §6, §9); a checkout answer's come from its profile
 # (``ResponseShape``).
-_ALIASES: Mapping[str, tuple[str, ...]] = {
-    "message": ("desc", "msg"),
-    "amount": ("orderAmount",),
-    "availableAmount": ("availablAmount",),  # a misspelling on some pages (SPEC §9)
-}
+_ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "message": ("desc", "msg"),
+        "amount": ("orderAmount",),
+        "availableAmount": ("availablAmount",),  # a misspelling on some pages (SPEC §9)
+    }
+)
 _RAW_KEY = "\x00raw"  # cannot collide with a gateway field
 
 
@@ -109,7 +111,7 @@ def _structure_optional_decimal(value: object, _: object) -> Decimal | None:
 
 
 def _structure_status(value: object, _: object) -> TradeStatus:
-    if isinstance(value, str | int) and not isinstance(value, bool):
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
         return TradeStatus.of(value)
     raise MalformedResponse("expected a status code")
 
@@ -140,12 +142,13 @@ def _received_overrides(cls: type[Any]) -> dict[str, Any]:
         overrides["timestamp"] = override(struct_hook=_structure_millis)
     return overrides
 def _structure_payout_status(value: object, _: object) -> PayoutStatus:
-    if isinstance(value, str | int) and not isinstance(value, bool):
+    if isinstance(value, (str, int)) and not isinstance(value, bool):
         return PayoutStatus.of(value)
     raise MalformedResponse("expected a status code")
 
 
 _PAYOUT_RESPONSES = (Payout, PayoutState, Balance)
+_RESPONSE_CLASSES = (PaymentLink, PaymentState, *_PAYOUT_RESPONSES)
 
 
 def _make_converter() -> cattrs.Converter:
@@ -171,17 +174,13 @@ def _make_converter() -> cattrs.Converter:
 
     conv.register_unstructure_hook_factory(lambda t: t is CheckoutRequest, unstructure_factory)
     conv.register_structure_hook_factory(
-        lambda t: t in (PaymentLink, PaymentState, *_PAYOUT_RESPONSES), structure_factory
+        lambda t: t in _RESPONSE_CLASSES, structure_factory
     )
     return conv
 
 
 converter = _make_converter()
 _unstructure_checkout = converter.get_unstructure_hook(CheckoutRequest)
-# Looked up once, not per response: the hot path calls the generated functions directly.
-_STRUCTURE_HOOKS: dict[Any, Callable[[Any, Any], Any]] = {
-    cls: converter.get_structure_hook(cls) for cls in (PaymentLink, PaymentState)
-}
 
 
 def checkout_fields(request: CheckoutRequest) -> dict[str, Any]:
@@ -219,20 +218,211 @@ def structure_response(
     """Build ``cls`` from a response ``data`` object; any problem is a ``MalformedResponse``.
 
     ``aliases``: other spellings by wire name (a profile's ``response.aliases`` for a
-    checkout answer); the query's by default.
+    checkout answer); the query's by default. A read-only mapping (``MappingProxyType``,
+    as profiles give) is read once: its reader is kept for the next answer.
     """
-    if type(data) is not dict and not isinstance(data, Mapping):  # a decoded body is a dict
+    if type(data) is dict:  # a decoded body: the reader generated for cls and aliases
+        last = _LAST_READER.get(cls)
+        read = last[1] if last is not None and last[0] is aliases else _reader(cls, aliases)
+        if read is not None:
+            try:
+                result: T = read(data)  # no cast(): a call on the hot path
+            except Exception as exc:
+                raise _malformed(exc, data, cls, what) from None
+            return result
+    elif not isinstance(data, Mapping):
         raise MalformedResponse(f"{what}: 'data' is not an object")
-    hook = _STRUCTURE_HOOKS.get(cls) or converter.get_structure_hook(cls)
+    hook = converter.get_structure_hook(cls)
     try:
         return cast(T, hook(_with_aliases(data, _ALIASES if aliases is None else aliases), cls))
-    except MalformedResponse as exc:
-        raise MalformedResponse(f"{what}: {exc}") from None
-    except Exception as exc:  # cattrs raises KeyError/TypeError/... with detailed_validation off
-        required = [a.name for a in attrs.fields(cast(Any, cls)) if a.default is attrs.NOTHING]
-        missing = [wire_name(n) for n in required if data.get(wire_name(n)) is None]
-        reason = f"missing {', '.join(missing)}" if missing else type(exc).__name__
-        raise MalformedResponse(f"{what}: {reason}") from None
+    except Exception as exc:
+        raise _malformed(exc, data, cls, what) from None
+
+
+def _malformed(
+    exc: Exception, data: Mapping[str, Any], cls: type[Any], what: str
+) -> MalformedResponse:
+    if isinstance(exc, MalformedResponse):
+        return MalformedResponse(f"{what}: {exc}")
+    # cattrs raises KeyError/TypeError/... with detailed_validation off
+    required = [a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING]
+    missing = [wire_name(n) for n in required if data.get(wire_name(n)) is None]
+    reason = f"missing {', '.join(missing)}" if missing else type(exc).__name__
+    return MalformedResponse(f"{what}: {reason}")
+
+
+# -- Readers: one generated function per response class and aliases ---------------------
+#
+# ``structure_response`` above, for a dict, without copying it: the generated function
+# resolves the aliases into locals, converts each field inline in cattrs' order (fields with
+# a default first, then the required ones) and sets it on the new instance. Same
+# values, same errors, in the same order as the cattrs hook over ``_with_aliases``; the
+# equivalence is tested against that path (tests/test_answer_equivalence.py).
+
+# How a value ``v`` of each field type is converted: the hooks registered on ``converter``
+# with their usual case inlined. A default field must be one whose hook maps ``None`` to
+# ``None`` (its default), so an absent field and a ``None`` one read alike.
+_CONVERT = {
+    str: "{v} if type({v}) is str else _text({v}, None)",
+    str | None: "{v} if {v} is None or type({v}) is str else _text({v}, None)",
+    Decimal: "_Decimal({v}) if type({v}) is int else _decimal({v}, None)",
+    Decimal | None: (
+        "None if {v} is None else _Decimal({v}) if type({v}) is int else _decimal({v}, None)"
+    ),
+}
+_DEFAULT_NONE = (str | None, Decimal | None)
+# Hooks that, for text, return ``type.of(text)``: the reader calls ``of`` directly.
+_STATUS_HOOKS: dict[Any, Any] = {
+    TradeStatus: _structure_status, PayoutStatus: _structure_payout_status
+}
+
+_Reader = Callable[[dict[str, Any]], Any]
+# By class and alias steps (content); and per class the one last used with its aliases,
+# whose identity (a strong reference, compared with ``is``) makes the usual lookup one get.
+_READERS: dict[tuple[Any, ...], _Reader | None] = {}
+_LAST_READER: dict[type[Any], tuple[object, _Reader | None]] = {}
+_UNSET = object()
+
+
+def _reader(cls: type[Any], aliases: Mapping[str, tuple[str, ...]] | None) -> _Reader | None:
+    """The reader of ``cls`` for ``aliases`` (``None``: none can be generated)."""
+    used = _ALIASES if aliases is None else aliases
+    try:
+        key = (cls, tuple((name, tuple(others)) for name, others in used.items()))
+        read = _READERS.get(key, _UNSET)
+    except Exception:  # odd aliases: the general path words their failure
+        return None
+    if read is _UNSET:
+        if len(_READERS) >= 64:
+            _READERS.clear()
+        read = _READERS[key] = _make_reader(cls, key[1])
+    # Kept by identity only for a mapping nobody changes; a dict is looked up by content.
+    if aliases is None or type(aliases) is MappingProxyType:
+        _LAST_READER[cls] = (aliases, cast("_Reader | None", read))
+    return cast("_Reader | None", read)
+
+
+def _make_reader(cls: type[Any], steps: tuple[tuple[Any, tuple[Any, ...]], ...]) -> _Reader | None:
+    """The reader of ``cls`` with alias ``steps``, or ``None`` when ``cls`` has something this
+    does not generate (the general path then reads it)."""
+    if cls not in _RESPONSE_CLASSES or not all(
+        type(name) is str and all(type(o) is str for o in others) for name, others in steps
+    ):
+        return None
+    fields = attrs.fields(attrs.resolve_types(cls))
+    filling = _filling_class(cls)
+    if filling is None:
+        return None
+    wire = {a.name: wire_name(a.name) for a in fields}
+    # Alias steps in order; only those whose result a field reads (maybe through another).
+    needed = set(wire.values())
+    live = []
+    for name, others in reversed(steps):
+        if name in needed:
+            live.append((name, others))
+            needed.update(others)
+    lines = ["def read(data):"]
+    local: dict[str, str] = {}  # wire name -> the local holding its value after aliasing
+    for name, others in reversed(live):
+        var = f"s{len(local)}"
+        lines.append(f"    {var} = data.get({name!r})")
+        indent = "    "
+        for other in others:
+            lines += [f"{indent}if {var} is None:", f"{indent}    {var} = "]
+            lines[-1] += local.get(other, f"data.get({other!r})")
+            indent += "    "
+        local[name] = var
+    namespace: dict[str, Any] = {
+        "_new": object.__new__, "_filling": filling, "_cls": cls, "_proxy": MappingProxyType,
+        "_text": _structure_text, "_decimal": _structure_decimal, "_Decimal": Decimal,
+    }  # fmt: skip
+    # cattrs' order: the fields with a default, then the required ones; first error wins.
+    ordered = [a for a in fields if a.default is not attrs.NOTHING]
+    ordered += [a for a in fields if a.default is attrs.NOTHING]
+    # Built as ``cls(...)`` would, without its frozen __init__ (a call per attribute):
+    # fill an instance of the settable subclass, then make it a ``cls``.
+    lines.append("    self = _new(_filling)")
+    for a in ordered:
+        key = wire[a.name]
+        if a.name == "raw":
+            lines.append("    self.raw = _proxy(data)")
+            continue
+        if a.name == "timestamp":  # its own hook (epoch millis): not generated
+            return None
+        value = local.get(key)  # the aliased value's local, else read into ``v``
+        if a.default is not attrs.NOTHING:
+            if a.type not in _DEFAULT_NONE or a.default is not None:
+                return None
+            if value is None:
+                lines.append(f"    v = data.get({key!r})")
+        elif value is not None:
+            lines.append(f"    if {value} is None and {key!r} not in data:")
+            lines.append(f"        raise KeyError({key!r})")
+        else:
+            lines.append(f"    v = data[{key!r}]")
+        convert = _CONVERT.get(a.type)
+        if convert is None:
+            if a.default is not attrs.NOTHING:
+                return None
+            hook = converter.get_structure_hook(a.type)
+            namespace[f"_hook_{a.name}"] = hook
+            namespace[f"_type_{a.name}"] = a.type
+            convert = f"_hook_{a.name}({{v}}, _type_{a.name})"
+            if _STATUS_HOOKS.get(a.type) is hook:  # text: ``of``, its shared values kept
+                known, of = _statuses(a.type.of)
+                namespace[f"_known_{a.name}"], namespace[f"_of_{a.name}"] = known, of
+                convert = (
+                    f"(_known_{a.name}.get({{v}}) or _of_{a.name}({{v}})) if type({{v}}) is str"
+                    f" else {convert}"
+                )
+        lines.append(f"    self.{a.name} = " + convert.format(v=value or "v"))
+    lines += ["    self.__class__ = _cls", "    return self"]
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<vexora_async reader for {cls.__name__}>", "exec"), namespace)
+    read: _Reader = namespace["read"]
+    read.__doc__ = source  # what it does, for debugging
+    return read
+
+
+def _statuses(of: Callable[[str], Any]) -> tuple[dict[str, Any], Callable[[str], Any]]:
+    """A dict of the statuses ``of`` gives one shared value for (the known codes), and ``of``
+    filling it: the reader looks a code up before calling ``of``, with the same result."""
+    known: dict[str, Any] = {}
+
+    def status_of(code: str) -> Any:
+        status = of(code)
+        if status and of(code) is status:  # shared, not made per call: always this object
+            known[code] = status
+        return status
+
+    return known, status_of
+
+
+def _filling_class(cls: type[Any]) -> type[Any] | None:
+    """A subclass of ``cls`` with the same slots whose attributes can be set, or ``None`` when
+    ``cls`` (a frozen slotted attrs class) has more than a plain ``__init__`` setting each
+    field: a hook, a validator, a converter, a cached hash or a slot of its own."""
+    if not attrs.has(cls) or "__slots__" not in cls.__dict__:
+        return None
+    fields = attrs.fields(cls)
+    slots = {
+        slot for c in cls.__mro__ for slot in c.__dict__.get("__slots__", ())
+    } - {"__weakref__"}
+    if (
+        slots != {a.name for a in fields}
+        or any(a.validator or a.converter or not a.init or a.kw_only or a.alias != a.name
+               for a in fields)
+        or any(hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__"))
+    ):  # fmt: skip
+        return None
+    # Same layout (no slot added), so CPython allows assigning ``__class__`` between them.
+    # Both methods of the setattr slot are object's, so setting is the plain C one.
+    namespace = {
+        "__slots__": (),
+        "__setattr__": object.__setattr__,
+        "__delattr__": object.__delattr__,
+    }
+    return type(f"_Filling{cls.__name__}", (cls,), namespace)
 
 
 def notification_structurer(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
