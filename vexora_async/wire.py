@@ -547,5 +547,30 @@ def _std_loads(body: bytes | str) -> Any:
     return json.loads(body, parse_float=Decimal)
 
 
+def _has_float(value: Any) -> bool:
+    """Whether a decoded JSON value holds a float anywhere (types looked at in C, per level)."""
+    kind = type(value)
+    if kind is dict:
+        items: Any = value.values()
+    elif kind is list:
+        items = value
+    else:
+        return kind is float
+    kinds = set(map(type, items))
+    if float in kinds:
+        return True
+    if dict in kinds or list in kinds:
+        return any(_has_float(item) for item in items if type(item) in (dict, list))
+    return False
+
+
+def _fast_loads(body: bytes | str) -> Any:
+    # orjson reads a number with a fraction as a float, which cannot hold every amount
+    # exactly (150000.00 would come back 150000.0). Such an answer, rare on this gateway,
+    # is read again by the standard library into Decimals: money stays exact either way.
+    value = _orjson.loads(body)
+    return _std_loads(body) if _has_float(value) else value
+
+
 dumps: Callable[[Any], bytes] = _orjson.dumps if _orjson is not None else _std_dumps
-loads: Callable[[bytes | str], Any] = _orjson.loads if _orjson is not None else _std_loads
+loads: Callable[[bytes | str], Any] = _fast_loads if _orjson is not None else _std_loads
