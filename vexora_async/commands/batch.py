@@ -539,14 +539,18 @@ def _invalid_result(item: InputRow[Any], violations: tuple[Violation, ...]) -> d
     return {
         "row": item.row,
         "tradeNo": item.trade_no,
-        "outcome": BatchOutcome.INVALID,
+        "outcome": str(BatchOutcome.INVALID),
         "violations": [{"field": v.field, "rule": v.rule} for v in violations],
     }
 
 
 def _result(row: int, result: BatchResult, kind: BatchKind[R, T]) -> dict[str, Any]:
     """One results line: what happened to the order, without payer data."""
-    line: dict[str, Any] = {"row": row, "tradeNo": result.trade_no, "outcome": result.outcome}
+    # Plain str outcome (not the enum): the journal writes a flat line of plain values
+    # directly, without the JSON encoder.
+    line: dict[str, Any] = {
+        "row": row, "tradeNo": result.trade_no, "outcome": str(result.outcome)
+    }  # fmt: skip
     if result.ok:
         line.update(kind.shown(cast(T, result.link)))  # the pool carries the kind's T
         return line
