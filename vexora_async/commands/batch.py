@@ -384,8 +384,17 @@ async def _register(
         earlier = journal.first_rows(t for item in chunk if (t := _trade_no(item)) is not None)
         entries = []
         for item in chunk:
-            violations = _violations(item, check)
             trade_no = _trade_no(item)
+            if item.request is None:
+                violations = item.violations
+            else:  # the profile's check
+                try:
+                    check(item.request)
+                    violations = ()
+                except ValidationError as exc:
+                    violations = exc.violations
+                except Exception as exc:  # a value the profile cannot even check
+                    violations = (Violation("row", "unusable", type(exc).__name__),)
             if trade_no is not None:
                 first = earlier.setdefault(trade_no, item.row)
                 if first != item.row:
@@ -414,18 +423,6 @@ async def _register(
 
 def _trade_no(item: InputRow[R]) -> str | None:
     return item.request.trade_no if item.request is not None else item.trade_no
-
-
-def _violations(item: InputRow[R], check: Callable[[R], object]) -> tuple[Violation, ...]:
-    if item.request is None:
-        return item.violations
-    try:
-        check(item.request)
-    except ValidationError as exc:
-        return exc.violations
-    except Exception as exc:  # a value the profile cannot even check: that row only
-        return (Violation("row", "unusable", type(exc).__name__),)
-    return ()
 
 
 def _report_invalid(shown: list[tuple[int, Violation]], bad_rows: int) -> None:
