@@ -381,15 +381,22 @@ async def _register(
         nonlocal bad_rows
         # Any earlier row with the same trade number counts, valid or not: which of the
         # two the file meant cannot be known.
-        earlier = journal.first_rows(t for item in chunk if (t := _trade_no(item)) is not None)
+        earlier = journal.first_rows(
+            t
+            for item in chunk
+            if (t := item.trade_no if item.request is None else item.request.trade_no)
+            is not None
+        )
         entries = []
         for item in chunk:
-            trade_no = _trade_no(item)
-            if item.request is None:
+            request = item.request
+            if request is None:
+                trade_no = item.trade_no
                 violations = item.violations
             else:  # the profile's check
+                trade_no = request.trade_no
                 try:
-                    check(item.request)
+                    check(request)
                     violations = ()
                 except ValidationError as exc:
                     violations = exc.violations
@@ -419,10 +426,6 @@ async def _register(
     if chunk:
         flush()
     return total, shown, bad_rows
-
-
-def _trade_no(item: InputRow[R]) -> str | None:
-    return item.request.trade_no if item.request is not None else item.trade_no
 
 
 def _report_invalid(shown: list[tuple[int, Violation]], bad_rows: int) -> None:
