@@ -241,16 +241,23 @@ class SqliteJournal:
         return found
 
     def register(self, entries: Iterable[Entry]) -> None:
+        pending: list[tuple[int, str | None]] = []
+        done: list[tuple[int, str | None, str, str | None]] = []
+        for row, trade_no, result in entries:
+            if result is None:
+                pending.append((row, trade_no))
+            else:
+                done.append((row, trade_no, str(result["outcome"]), _dump(result)))
+        # Constants in the statement, not parameters: a bound None or state costs per row.
         with self._transaction():
             self._db.executemany(
+                f"INSERT OR IGNORE INTO rows (row, trade_no, state) VALUES (?, ?, '{PENDING}')",
+                pending,
+            )
+            self._db.executemany(
                 "INSERT OR IGNORE INTO rows (row, trade_no, state, outcome, result)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (
-                    (e.row, e.trade_no, PENDING, None, None)
-                    if e.result is None
-                    else (e.row, e.trade_no, DONE, e.result["outcome"], _dump(e.result))
-                    for e in entries
-                ),
+                f" VALUES (?, ?, '{DONE}', ?, ?)",
+                done,
             )
 
     def mark_registered(self) -> None:
@@ -291,7 +298,7 @@ class SqliteJournal:
     def _record(self, results: Iterable[tuple[int, Mapping[str, Any]]]) -> None:
         self._db.executemany(
             "UPDATE rows SET state = 'done', outcome = ?, result = ? WHERE row = ?",
-            ((result["outcome"], _dump(result), row) for row, result in results),
+            ((str(result["outcome"]), _dump(result), row) for row, result in results),
         )
 
     def retry(self, outcomes: Mapping[str, str]) -> int:
@@ -346,7 +353,28 @@ _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
 
 
 def _dump(result: Mapping[str, Any] | None) -> str | None:
-    return None if result is None else _encode(result)
+    if result is None:
+        return None
+    # The usual line is flat: text keys, plain str and int values. Written directly, it is
+    # the encoder's exact output when no character needed an escape (ASCII, printable, no
+    # quote or backslash inside a string: the quote count tells); anything else is encoded.
+    pieces = []
+    quotes = 2 * len(result)
+    for key, value in result.items():
+        kind = type(value)
+        if type(key) is not str:
+            return _encode(result)
+        if kind is str:
+            pieces.append(f'"{key}":"{value}"')
+            quotes += 2
+        elif kind is int:
+            pieces.append(f'"{key}":{value}')
+        else:
+            return _encode(result)
+    text = "{" + ",".join(pieces) + "}"
+    if text.isascii() and text.isprintable() and "\\" not in text and text.count('"') == quotes:
+        return text
+    return _encode(result)
 
 
 class _Transaction:

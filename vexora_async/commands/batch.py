@@ -381,11 +381,27 @@ async def _register(
         nonlocal bad_rows
         # Any earlier row with the same trade number counts, valid or not: which of the
         # two the file meant cannot be known.
-        earlier = journal.first_rows(t for item in chunk if (t := _trade_no(item)) is not None)
+        earlier = journal.first_rows(
+            t
+            for item in chunk
+            if (t := item.trade_no if item.request is None else item.request.trade_no)
+            is not None
+        )
         entries = []
         for item in chunk:
-            violations = _violations(item, check)
-            trade_no = _trade_no(item)
+            request = item.request
+            if request is None:
+                trade_no = item.trade_no
+                violations = item.violations
+            else:  # the profile's check
+                trade_no = request.trade_no
+                try:
+                    check(request)
+                    violations = ()
+                except ValidationError as exc:
+                    violations = exc.violations
+                except Exception as exc:  # a value the profile cannot even check
+                    violations = (Violation("row", "unusable", type(exc).__name__),)
             if trade_no is not None:
                 first = earlier.setdefault(trade_no, item.row)
                 if first != item.row:
@@ -410,22 +426,6 @@ async def _register(
     if chunk:
         flush()
     return total, shown, bad_rows
-
-
-def _trade_no(item: InputRow[R]) -> str | None:
-    return item.request.trade_no if item.request is not None else item.trade_no
-
-
-def _violations(item: InputRow[R], check: Callable[[R], object]) -> tuple[Violation, ...]:
-    if item.request is None:
-        return item.violations
-    try:
-        check(item.request)
-    except ValidationError as exc:
-        return exc.violations
-    except Exception as exc:  # a value the profile cannot even check: that row only
-        return (Violation("row", "unusable", type(exc).__name__),)
-    return ()
 
 
 def _report_invalid(shown: list[tuple[int, Violation]], bad_rows: int) -> None:
@@ -539,14 +539,18 @@ def _invalid_result(item: InputRow[Any], violations: tuple[Violation, ...]) -> d
     return {
         "row": item.row,
         "tradeNo": item.trade_no,
-        "outcome": BatchOutcome.INVALID,
+        "outcome": str(BatchOutcome.INVALID),
         "violations": [{"field": v.field, "rule": v.rule} for v in violations],
     }
 
 
 def _result(row: int, result: BatchResult, kind: BatchKind[R, T]) -> dict[str, Any]:
     """One results line: what happened to the order, without payer data."""
-    line: dict[str, Any] = {"row": row, "tradeNo": result.trade_no, "outcome": result.outcome}
+    # Plain str outcome (not the enum): the journal writes a flat line of plain values
+    # directly, without the JSON encoder.
+    line: dict[str, Any] = {
+        "row": row, "tradeNo": result.trade_no, "outcome": str(result.outcome)
+    }  # fmt: skip
     if result.ok:
         line.update(kind.shown(cast(T, result.link)))  # the pool carries the kind's T
         return line
