@@ -444,3 +444,76 @@ def test_the_cheaper_checks_keep_their_names() -> None:
     assert rules.trade_no.__qualname__ == "trade_no"
     assert rules.is_clean(rules.trade_no)
     assert rules.remark(255).__qualname__ == "remark(255)"
+
+
+# -- Checks and conditions inlined as expressions --------------------------------------------
+
+_INLINED_CHECKS = sorted(
+    {
+        rule.check
+        for profile in BUILT_IN
+        for rule in profile.fields
+        if rules.refuses_of(rule.check) is not None
+    },
+    key=repr,
+)
+_INLINED_CONDITIONS = [c for c in _CONDITIONS if rules.refuses_of(c) is not None]
+
+
+def test_the_usual_checks_and_conditions_are_inlined() -> None:
+    # Otherwise the compiled prepare silently calls them again (correct, but slower).
+    names = {c.__qualname__ for c in _INLINED_CHECKS}
+    assert {"trade_no", "email", "http_url", "matches(mobile_format)", "text(64)"} <= names
+    assert len(_INLINED_CONDITIONS) >= 4
+
+
+def _refused(func: object, **names: Any) -> bool:
+    found = rules.refuses_of(func)
+    assert found is not None
+    test, arg = found
+    return bool(eval(test.replace("ARG", "arg"), {"arg": arg}, names))
+
+
+@PROPERTY
+@given(
+    st.sampled_from(_INLINED_CHECKS),
+    st.one_of(
+        _ANY,
+        _DIGITISH,
+        st.sampled_from([v for values in _GOOD.values() for v in values if isinstance(v, str)]),
+        st.sampled_from([v for v in _ODD if type(v) is str]),
+        # Each length limit and one past it.
+        st.builds(
+            lambda n, c: c * n,
+            st.sampled_from([1, 8, 9, 16, 17, 32, 33, 64, 65, 254, 255, 256]),
+            st.sampled_from(["x", " ", "a=", "\u00a0"]),
+        ),
+    ),
+)
+def test_an_inlined_check_refuses_exactly_what_it_raises_for(check: Any, value: str) -> None:
+    assume(value)  # the compiled prepare tests non-empty text only
+    try:
+        kept = check(value)
+    except rules.Invalid:
+        assert _refused(check, value=value)
+    else:
+        assert not _refused(check, value=value)
+        assert kept is value
+
+
+_SEEN_NAMES = ["way_code", "channel_code", "postcode", "address", "bank_number", "remark",
+               "return_url"]
+
+
+@PROPERTY
+@given(
+    st.sampled_from(_INLINED_CONDITIONS),
+    st.dictionaries(
+        st.sampled_from(_SEEN_NAMES),
+        st.sampled_from(["STORE", "NET_BANKING", "EWALLET", "x", "", None]),
+    ),
+)
+def test_an_inlined_condition_refuses_exactly_what_it_yields_for(
+    condition: Any, seen: dict[str, Any]
+) -> None:
+    assert _refused(condition, seen=seen) == bool(list(condition(seen)))

@@ -109,15 +109,26 @@ def compile_prepare(
         if scan:  # text_hygiene's first test; an unusual value goes to the reference
             emit(f"{indent}if not value.isprintable():")
             emit(f"{indent}    return None")
-        if check is not None:
+        refuses = rules.refuses_of(check)
+        if refuses is not None:  # the check as one expression: no call
+            env[f"arg_{index}"] = refuses[1]
+            test = refuses[0].replace("ARG", f"arg_{index}")
+            emit(f"{indent}if {test}:  # {field!r}")
+            emit(f"{indent}    return None")
+        elif check is not None:
             env[f"check_{index}"] = check
             emit(f"{indent}value = check_{index}(value)  # {field!r}")
         emit(f"{indent}out[{wire!r}] = value")
         if read and conditions:
             emit(f"{indent}seen[{field!r}] = value")
     for index, condition in enumerate(conditions):
-        env[f"condition_{index}"] = condition
-        emit(f"for _ in condition_{index}(seen):")
+        refuses = rules.refuses_of(condition)
+        if refuses is not None:
+            env[f"condition_arg_{index}"] = refuses[1]
+            emit(f"if {refuses[0].replace('ARG', f'condition_arg_{index}')}:")
+        else:
+            env[f"condition_{index}"] = condition
+            emit(f"for _ in condition_{index}(seen):")
         emit("    return None")
     emit("return out")
 

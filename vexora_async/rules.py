@@ -92,6 +92,25 @@ def is_clean(check: object) -> bool:
     return getattr(check, "clean", False) is True
 
 
+def _refuses(func: _F, test: str, arg: object = None) -> _F:
+    """Attach the rule as one Python expression, for the profile's compiled ``prepare``.
+
+    For a check: over ``value`` (a non-empty ``str``), true exactly when the check raises
+    ``Invalid``; the check must return ``value`` unchanged otherwise. For a condition: over
+    ``seen`` (what it is given), true exactly when it yields a violation. ``ARG`` in
+    ``test`` stands for ``arg`` (a pattern's ``fullmatch``, a set of choices, names...);
+    ``test`` itself never holds a name or any other text given by a caller.
+    ``tests/test_prepare_equivalence.py`` holds every built-in one to its function."""
+    func.refuses = (test, arg)  # type: ignore[attr-defined]
+    return func
+
+
+def refuses_of(func: object) -> tuple[str, object] | None:
+    """The expression ``func`` was given by ``_refuses`` (and its ``ARG``), or None."""
+    found = getattr(func, "refuses", None)
+    return found if isinstance(found, tuple) else None
+
+
 # Characters no gateway field may hold: C0/C1 controls (NUL, ESC, CR, LF, TAB, DEL...) and the
 # Unicode line/paragraph separators; and surrogates, which cannot be encoded as UTF-8 at all
 # (signing would fail). Only looked for when ``str.isprintable`` says the text is unusual.
@@ -123,7 +142,7 @@ def matches(pattern: str, rule: str, hint: str, *, clean: bool = False) -> Check
             raise Invalid(rule, hint)
         return value
 
-    named = _named(check, f"matches({rule})")
+    named = _refuses(_named(check, f"matches({rule})"), "ARG(value) is None", compiled.fullmatch)
     return _clean(named) if clean else named
 
 
@@ -137,7 +156,7 @@ def one_of(*choices: str) -> Check:
             raise Invalid("not_allowed_value", hint)
         return value
 
-    named = _named(check, f"one_of({', '.join(choices)})")
+    named = _refuses(_named(check, f"one_of({', '.join(choices)})"), "value not in ARG", allowed)
     return _clean(named) if all(text_hygiene(c) is None for c in choices) else named
 
 
@@ -151,7 +170,8 @@ def text(max_length: int = 255) -> Check:
             raise Invalid("too_long", f"at most {max_length} characters")
         return value
 
-    return _named(check, f"text({max_length})")
+    refused = f"value.isspace() or len(value) > {max_length}"
+    return _refuses(_named(check, f"text({max_length})"), refused)
 
 
 def remark(max_length: int = 255) -> Check:
@@ -170,7 +190,8 @@ def remark(max_length: int = 255) -> Check:
             raise Invalid("ambiguous_in_notification", "no 'key=' text such as 'status='")
         return value
 
-    return _named(check, f"remark({max_length})")
+    refused = f"value.isspace() or len(value) > {max_length} or ('=' in value and ARG(value))"
+    return _refuses(_named(check, f"remark({max_length})"), refused, _recuttable_remark)
 
 
 def _recuttable_remark(value: str) -> bool:
@@ -194,6 +215,13 @@ def trade_no(value: str) -> str:
     return value
 
 
+_refuses(
+    trade_no,
+    "not (len(value) <= 32 and value.isascii() and value.isalnum()) and ARG(value) is None",
+    _TRADE_NO.fullmatch,
+)
+
+
 # No whitespace, and nothing text_hygiene refuses (so the profile need not scan it again).
 _NOT_IN_EMAIL = "@\\s\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
 _EMAIL = re.compile(f"[^{_NOT_IN_EMAIL}]+@[^{_NOT_IN_EMAIL}.]+(\\.[^{_NOT_IN_EMAIL}.]+)+")
@@ -204,6 +232,9 @@ def email(value: str) -> str:
     if len(value) > 254 or _EMAIL.fullmatch(value) is None:
         raise Invalid("email_format", "a valid address like name@example.com")
     return value
+
+
+_refuses(email, "len(value) > 254 or ARG(value) is None", _EMAIL.fullmatch)
 
 
 @_clean  # applies text_hygiene itself, once per distinct URL
@@ -229,6 +260,9 @@ def _url_problem(value: str) -> tuple[str, str] | None:
     if parts.scheme in ("http", "https") and host and " " not in value:
         return None
     return "url_format", "an absolute http(s) URL"
+
+
+_refuses(http_url, "ARG(value) is not None", _url_problem)
 
 
 # IPv4 as ``ipaddress`` writes it (no leading zeros): such text is its own normal form, so
@@ -284,7 +318,9 @@ def only_with(field: str, other: str) -> Condition:
             return [Violation(field, f"requires_{other}", f"only valid with {other}")]
         return ()
 
-    return _reads(_named(condition, f"only_with({field}, {other})"), field, other)
+    named = _named(condition, f"only_with({field}, {other})")
+    _refuses(named, "ARG[0] in seen and ARG[1] not in seen", (field, other))
+    return _reads(named, field, other)
 
 
 def required_when(field: str, when: str, value: str) -> Condition:
@@ -295,7 +331,9 @@ def required_when(field: str, when: str, value: str) -> Condition:
             return [Violation(field, "required", f"required when {when} is {value}")]
         return ()
 
-    return _reads(_named(condition, f"required_when({field}, {when}={value})"), field, when)
+    named = _named(condition, f"required_when({field}, {when}={value})")
+    _refuses(named, "seen.get(ARG[0]) == ARG[1] and ARG[2] not in seen", (when, value, field))
+    return _reads(named, field, when)
 
 
 # For the exactness test only (its result is compared, never sent): independent of the
