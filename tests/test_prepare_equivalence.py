@@ -16,6 +16,7 @@ CI runs 500 examples per property (CI=true); a local run 150.
 from __future__ import annotations
 
 import enum
+import functools
 import ipaddress
 import os
 import re
@@ -465,6 +466,26 @@ def test_the_usual_checks_and_conditions_are_inlined() -> None:
     names = {c.__qualname__ for c in _INLINED_CHECKS}
     assert {"trade_no", "email", "http_url", "matches(mobile_format)", "text(64)"} <= names
     assert len(_INLINED_CONDITIONS) >= 4
+
+
+def test_a_wrapped_check_is_called_not_inlined() -> None:
+    # functools.wraps copies the wrapped check's attributes: its expression must not follow.
+    @functools.wraps(rules.email)
+    def stricter(value: str) -> str:
+        if not value.endswith(".id"):
+            raise rules.Invalid("email_domain", "an .id address")
+        return rules.email(value)
+
+    assert rules.refuses_of(stricter) is None
+    profile = BUILT_IN[0].with_changes(
+        fields=tuple(
+            attrs.evolve(r, check=stricter) if r.name == "email" else r
+            for r in BUILT_IN[0].fields
+        )
+    )
+    assert profile.sample is not None
+    outcome_ = assert_same(profile, profile.sample)
+    assert outcome_[0] == "invalid"
 
 
 def _refused(func: object, **names: Any) -> bool:

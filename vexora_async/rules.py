@@ -101,14 +101,17 @@ def _refuses(func: _F, test: str, arg: object = None) -> _F:
     ``test`` stands for ``arg`` (a pattern's ``fullmatch``, a set of choices, names...);
     ``test`` itself never holds a name or any other text given by a caller.
     ``tests/test_prepare_equivalence.py`` holds every built-in one to its function."""
-    func.refuses = (test, arg)  # type: ignore[attr-defined]
+    func.refuses = (test, arg, func)  # type: ignore[attr-defined]
     return func
 
 
 def refuses_of(func: object) -> tuple[str, object] | None:
-    """The expression ``func`` was given by ``_refuses`` (and its ``ARG``), or None."""
+    """The expression ``func`` was given by ``_refuses`` (and its ``ARG``), or None. Only
+    ``func``'s own: a wrapper that copied its attributes (``functools.wraps``) has none."""
     found = getattr(func, "refuses", None)
-    return found if isinstance(found, tuple) else None
+    if isinstance(found, tuple) and len(found) == 3 and found[2] is func:
+        return found[0], found[1]
+    return None
 
 
 # Characters no gateway field may hold: C0/C1 controls (NUL, ESC, CR, LF, TAB, DEL...) and the
