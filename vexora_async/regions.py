@@ -18,6 +18,7 @@ import attrs
 from . import payout_rules, rules
 from .errors import ConfigurationError, ValidationError, Violation
 from .models import NO_EXTRA, CheckoutRequest, to_money
+from .prepare_plan import FastPrepare, compile_prepare
 from .wire import checkout_fields, wire_name
 
 __all__ = [
@@ -140,6 +141,7 @@ class RegionProfile:
     # Computed once per profile (``with_changes`` computes them afresh).
     _plan: tuple[_Step, ...] = attrs.field(init=False, repr=False, eq=False)
     _consumed: frozenset[str] = attrs.field(init=False, repr=False, eq=False)
+    _fast: FastPrepare = attrs.field(init=False, repr=False, eq=False)
 
     @_plan.default
     def _make_plan(self) -> tuple[_Step, ...]:
@@ -169,6 +171,12 @@ class RegionProfile:
     def _make_consumed(self) -> frozenset[str]:
         return frozenset(rule.wire for rule in self.fields) | {"amount"}
 
+    @_fast.default
+    def _make_fast(self) -> FastPrepare:
+        return compile_prepare(
+            self.name, self._plan, self.amount, self.conditions, self._consumed
+        )
+
     def prepare(self, request: CheckoutRequest) -> dict[str, Any]:
         """Validate ``request`` and return its wire fields (without ``timestamp``/``sign``).
 
@@ -176,6 +184,11 @@ class RegionProfile:
         """
         if request.extra is not NO_EXTRA:  # identity: no extra is always this one object
             return self._prepare_with_extra(request)
+        # The compiled fast path accepts a valid request in one pass; anything else (an
+        # error to word, an unusual value) is the reference's: ``check_fields``.
+        fields = self._fast(request)
+        if fields is not None:
+            return fields
         return self.check_fields(checkout_fields(request))
 
     def _prepare_with_extra(self, request: CheckoutRequest) -> dict[str, Any]:

@@ -92,6 +92,28 @@ def is_clean(check: object) -> bool:
     return getattr(check, "clean", False) is True
 
 
+def _refuses(func: _F, test: str, arg: object = None) -> _F:
+    """Attach the rule as one Python expression, for the profile's compiled ``prepare``.
+
+    For a check: over ``value`` (a non-empty ``str``), true exactly when the check raises
+    ``Invalid``; the check must return ``value`` unchanged otherwise. For a condition: over
+    ``seen`` (what it is given), true exactly when it yields a violation. ``ARG`` in
+    ``test`` stands for ``arg`` (a pattern's ``fullmatch``, a set of choices, names...);
+    ``test`` itself never holds a name or any other text given by a caller.
+    ``tests/test_prepare_equivalence.py`` holds every built-in one to its function."""
+    func.refuses = (test, arg, func)  # type: ignore[attr-defined]
+    return func
+
+
+def refuses_of(func: object) -> tuple[str, object] | None:
+    """The expression ``func`` was given by ``_refuses`` (and its ``ARG``), or None. Only
+    ``func``'s own: a wrapper that copied its attributes (``functools.wraps``) has none."""
+    found = getattr(func, "refuses", None)
+    if isinstance(found, tuple) and len(found) == 3 and found[2] is func:
+        return found[0], found[1]
+    return None
+
+
 # Characters no gateway field may hold: C0/C1 controls (NUL, ESC, CR, LF, TAB, DEL...) and the
 # Unicode line/paragraph separators; and surrogates, which cannot be encoded as UTF-8 at all
 # (signing would fail). Only looked for when ``str.isprintable`` says the text is unusual.
@@ -123,7 +145,7 @@ def matches(pattern: str, rule: str, hint: str, *, clean: bool = False) -> Check
             raise Invalid(rule, hint)
         return value
 
-    named = _named(check, f"matches({rule})")
+    named = _refuses(_named(check, f"matches({rule})"), "ARG(value) is None", compiled.fullmatch)
     return _clean(named) if clean else named
 
 
@@ -137,7 +159,7 @@ def one_of(*choices: str) -> Check:
             raise Invalid("not_allowed_value", hint)
         return value
 
-    named = _named(check, f"one_of({', '.join(choices)})")
+    named = _refuses(_named(check, f"one_of({', '.join(choices)})"), "value not in ARG", allowed)
     return _clean(named) if all(text_hygiene(c) is None for c in choices) else named
 
 
@@ -151,7 +173,8 @@ def text(max_length: int = 255) -> Check:
             raise Invalid("too_long", f"at most {max_length} characters")
         return value
 
-    return _named(check, f"text({max_length})")
+    refused = f"value.isspace() or len(value) > {max_length}"
+    return _refuses(_named(check, f"text({max_length})"), refused)
 
 
 def remark(max_length: int = 255) -> Check:
@@ -159,15 +182,19 @@ def remark(max_length: int = 255) -> Check:
     notification key sorting after ``remark`` (``status=``, ``tradeNo=``...). The sign joins
     pairs with no separator, so such a remark could be re-cut into a forged notification
     (SPEC §7); the notification side refuses those, so the order would never be confirmed."""
-    plain = text(max_length)
 
     def check(value: str) -> str:
-        plain(value)
+        # ``text(max_length)``'s rules, inlined (one call less per remark).
+        if not value or value.isspace():
+            raise Invalid("blank", "must not be only spaces")
+        if len(value) > max_length:
+            raise Invalid("too_long", f"at most {max_length} characters")
         if "=" in value and _recuttable_remark(value):
             raise Invalid("ambiguous_in_notification", "no 'key=' text such as 'status='")
         return value
 
-    return _named(check, f"remark({max_length})")
+    refused = f"value.isspace() or len(value) > {max_length} or ('=' in value and ARG(value))"
+    return _refuses(_named(check, f"remark({max_length})"), refused, _recuttable_remark)
 
 
 def _recuttable_remark(value: str) -> bool:
@@ -178,15 +205,25 @@ def _recuttable_remark(value: str) -> bool:
     return recut_key({"remark": value}, PAYMENT_KEYS) is not None
 
 
-trade_no = _named(
-    matches(
-        r"[A-Za-z0-9_.\-]{1,32}",
-        "trade_no_format",
-        "1 to 32 letters, digits, '_', '-' or '.'",
-        clean=True,
-    ),
-    "trade_no",
+_TRADE_NO = re.compile(r"[A-Za-z0-9_.\-]{1,32}", re.ASCII)
+
+
+@_clean
+def trade_no(value: str) -> str:
+    # On ASCII text isalnum() is exactly [A-Za-z0-9]: the usual number needs no regex.
+    if len(value) <= 32 and value.isascii() and value.isalnum():
+        return value
+    if _TRADE_NO.fullmatch(value) is None:
+        raise Invalid("trade_no_format", "1 to 32 letters, digits, '_', '-' or '.'")
+    return value
+
+
+_refuses(
+    trade_no,
+    "not (len(value) <= 32 and value.isascii() and value.isalnum()) and ARG(value) is None",
+    _TRADE_NO.fullmatch,
 )
+
 
 # No whitespace, and nothing text_hygiene refuses (so the profile need not scan it again).
 _NOT_IN_EMAIL = "@\\s\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff"
@@ -198,6 +235,9 @@ def email(value: str) -> str:
     if len(value) > 254 or _EMAIL.fullmatch(value) is None:
         raise Invalid("email_format", "a valid address like name@example.com")
     return value
+
+
+_refuses(email, "len(value) > 254 or ARG(value) is None", _EMAIL.fullmatch)
 
 
 @_clean  # applies text_hygiene itself, once per distinct URL
@@ -225,7 +265,18 @@ def _url_problem(value: str) -> tuple[str, str] | None:
     return "url_format", "an absolute http(s) URL"
 
 
+_refuses(http_url, "ARG(value) is not None", _url_problem)
+
+
+# IPv4 as ``ipaddress`` writes it (no leading zeros): such text is its own normal form, so
+# the usual address skips ``ipaddress``, which costs ten times as much.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}", re.ASCII)
+
+
 def ip_address(value: str) -> str:
+    if _CANONICAL_IPV4.fullmatch(value) is not None:
+        return value
     try:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:
@@ -244,9 +295,6 @@ def bank_numbers(value: str) -> str:
     return ",".join(pairs)
 
 
-_KH_NATIONAL = re.compile(r"[1-9][0-9]{7,8}")
-
-
 @_clean  # only ASCII digits pass; spaces and dashes (no other characters) are dropped
 def cambodia_mobile(value: str) -> str:
     """8-9 national digits; a leading ``0`` or a ``+855``/``855`` prefix is removed (SPEC §4)."""
@@ -257,7 +305,10 @@ def cambodia_mobile(value: str) -> str:
         digits = digits[3:]
     if digits.startswith("0"):
         digits = digits[1:]
-    if _KH_NATIONAL.fullmatch(digits) is None:
+    # [1-9][0-9]{7,8} in str methods (isdigit on ASCII text is [0-9]).
+    if not (
+        8 <= len(digits) <= 9 and digits.isascii() and digits.isdigit() and digits[0] != "0"
+    ):
         raise Invalid("mobile_format", "8 or 9 digits without the country code")
     return digits
 
@@ -270,7 +321,9 @@ def only_with(field: str, other: str) -> Condition:
             return [Violation(field, f"requires_{other}", f"only valid with {other}")]
         return ()
 
-    return _reads(_named(condition, f"only_with({field}, {other})"), field, other)
+    named = _named(condition, f"only_with({field}, {other})")
+    _refuses(named, "ARG[0] in seen and ARG[1] not in seen", (field, other))
+    return _reads(named, field, other)
 
 
 def required_when(field: str, when: str, value: str) -> Condition:
@@ -281,7 +334,9 @@ def required_when(field: str, when: str, value: str) -> Condition:
             return [Violation(field, "required", f"required when {when} is {value}")]
         return ()
 
-    return _reads(_named(condition, f"required_when({field}, {when}={value})"), field, when)
+    named = _named(condition, f"required_when({field}, {when}={value})")
+    _refuses(named, "seen.get(ARG[0]) == ARG[1] and ARG[2] not in seen", (when, value, field))
+    return _reads(named, field, when)
 
 
 # For the exactness test only (its result is compared, never sent): independent of the
