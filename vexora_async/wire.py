@@ -548,28 +548,36 @@ def _std_loads(body: bytes | str) -> Any:
 
 
 def _has_float(value: Any) -> bool:
-    """Whether a decoded JSON value holds a float anywhere (types looked at in C, per level)."""
-    kind = type(value)
-    if kind is dict:
-        items: Any = value.values()
-    elif kind is list:
-        items = value
-    else:
-        return kind is float
-    kinds = set(map(type, items))
-    if float in kinds:
-        return True
-    if dict in kinds or list in kinds:
-        return any(_has_float(item) for item in items if type(item) in (dict, list))
+    """Whether a decoded JSON value holds a float anywhere."""
+    for item in value.values() if type(value) is dict else value:
+        kind = type(item)
+        if kind is float or ((kind is dict or kind is list) and _has_float(item)):
+            return True
     return False
 
 
 def _fast_loads(body: bytes | str) -> Any:
     # orjson reads a number with a fraction as a float, which cannot hold every amount
-    # exactly (150000.00 would come back 150000.0). Such an answer, rare on this gateway,
-    # is read again by the standard library into Decimals: money stays exact either way.
+    # exactly (150000.00 would come back 150000.0). Such an answer is read again by the
+    # standard library into Decimals, so every amount stays exact. The money is in ``data``;
+    # the usual answer's ``data`` holds only text, which one C call tells. (The envelope's
+    # own fields, code, msg, timestamp and success, hold no money.)
     value = _orjson.loads(body)
-    return _std_loads(body) if _has_float(value) else value
+    if type(value) is dict:
+        data = value.get("data")
+        if type(data) is dict:
+            try:
+                "".join(data.values())  # in C: succeeds only when every value is text
+            except TypeError:
+                pass
+            else:
+                return value  # the usual answer: no number in ``data`` at all
+        if not _has_float(value):
+            return value
+        return _std_loads(body)
+    if type(value) is list and _has_float(value):
+        return _std_loads(body)
+    return _std_loads(body) if type(value) is float else value
 
 
 dumps: Callable[[Any], bytes] = _orjson.dumps if _orjson is not None else _std_dumps
