@@ -114,6 +114,10 @@ SKIPPED_LINES = {
     "after the tests; it takes most of a minute, over this test's budget",
     r"python -m benchmarks\.instructions .*": "counts instructions under valgrind: minutes per "
     "run; reading its counts is tested by tests/test_benchmarks.py",
+    r"python -m benchmarks\.micro --instructions.*": "every stage under valgrind (minutes); "
+    "each stage is run between the markers by tests/test_benchmarks.py",
+    r"python -m benchmarks\.batch_cost --instructions.*": "whole batch processes under "
+    "valgrind (minutes); the command's own cost is what tests/test_cli_batch*.py exercise",
 }
 
 
