@@ -162,6 +162,40 @@ async def test_user_middleware_before_retry_wraps_the_whole_retry_loop() -> None
     assert outer == [2] and inner == [1, 2]
 
 
+@pytest.mark.parametrize(("given", "expected"), [(None, 15.0), (4.0, 4.0)])
+async def test_every_link_sees_the_attempt_timeout_the_call_will_use(
+    given: float | None, expected: float
+) -> None:
+    """A middleware before RETRY, one inside it and the transport all see the one attempt
+    timeout (the call's own, else the policy's): the first attempt reuses the call."""
+    seen: dict[str, float | None] = {}
+
+    async def before(call: ApiCall, next_: Next) -> Envelope:
+        seen["before"] = call.timeout
+        return await next_(call)
+
+    async def inside(call: ApiCall, next_: Next) -> Envelope:
+        seen["inside"] = call.timeout
+        return await next_(call)
+
+    class Timed:
+        async def send(self, request: HttpRequest, *, timeout: float | None = None
+                       ) -> HttpResponse:  # fmt: skip
+            seen["transport"] = timeout
+            return _ok(request)
+
+        async def aclose(self) -> None:
+            return None
+
+    async with VexoraClient(
+        merchant_no=MERCHANT, secret=SECRET, base_url="https://g.example",
+        transport=Timed(), middlewares=[before, RETRY, inside],
+        retry=RetryPolicy(attempt_timeout=15.0, deadline=60.0),
+    ) as client:  # fmt: skip
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST), timeout=given)
+    assert seen == {"before": expected, "inside": expected, "transport": expected}
+
+
 @pytest.mark.parametrize(
     "middlewares",
     [[SIGNING, RETRY], [RETRY, RETRY], [SIGNING, SIGNING], ["not callable"]],

@@ -200,13 +200,13 @@ class RetryMiddleware:
                 if isinstance(exc, HTTPStatusError):
                     retry_after = exc.retry_after
             else:
-                if envelope.code not in self.system_error_codes and self._quiet():
+                if envelope.code in self.system_error_codes:  # the gateway failed: it may
+                    delivery, retryable = _MAYBE_SENT, True  # have acted
+                elif self._quiet():
                     # The usual case, answered and nobody listening: nothing to decide.
                     envelope.attempts = attempt
                     envelope.maybe_sent = maybe_sent  # an answer proves this attempt arrived
                     return envelope
-                if envelope.code in self.system_error_codes:  # the gateway failed: it may
-                    delivery, retryable = _MAYBE_SENT, True  # have acted
                 else:
                     delivery, retryable = _ANSWERED, False
             sent_before = maybe_sent
