@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from .errors import ValidationError, Violation
+from .frozen_init import cheap_init
 
 __all__ = [
     "CheckoutRequest",
@@ -89,6 +90,7 @@ def _freeze_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(value)) if value else NO_EXTRA
 
 
+@cheap_init
 @attrs.frozen(slots=True)
 class CheckoutRequest:
     """One payment link to create. Which fields are required depends on the region profile.

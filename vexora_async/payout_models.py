@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from .frozen_init import cheap_init
 from .models import NO_EXTRA, Money, TradeState, TradeStatus, _freeze_mapping, _pii, to_money
 
 __all__ = ["Balance", "Payout", "PayoutRequest", "PayoutState", "PayoutStatus"]
@@ -22,6 +23,7 @@ def _raw_repr(value: Mapping[str, Any]) -> str:
     return f"<{len(value)} raw field(s)>"
 
 
+@cheap_init
 @attrs.frozen(slots=True)
 class PayoutRequest:
     """One payout to create. Which fields are required depends on the region profile

@@ -26,6 +26,7 @@ from cattrs.fns import identity
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from .errors import MalformedResponse
+from .frozen_init import settable_twin
 from .models import CheckoutRequest, PaymentLink, PaymentState, TradeStatus
 from .payout_models import Balance, Payout, PayoutState, PayoutStatus
 
@@ -399,30 +400,11 @@ def _statuses(of: Callable[[str], Any]) -> tuple[dict[str, Any], Callable[[str],
 
 
 def _filling_class(cls: type[Any]) -> type[Any] | None:
-    """A subclass of ``cls`` with the same slots whose attributes can be set, or ``None`` when
-    ``cls`` (a frozen slotted attrs class) has more than a plain ``__init__`` setting each
-    field: a hook, a validator, a converter, a cached hash or a slot of its own."""
-    if not attrs.has(cls) or "__slots__" not in cls.__dict__:
+    """A settable twin of ``cls`` (see ``frozen_init``), or ``None`` when ``cls`` has
+    converters too: an answer is built here without them."""
+    if attrs.has(cls) and any(a.converter for a in attrs.fields(cls)):
         return None
-    fields = attrs.fields(cls)
-    slots = {
-        slot for c in cls.__mro__ for slot in c.__dict__.get("__slots__", ())
-    } - {"__weakref__"}
-    if (
-        slots != {a.name for a in fields}
-        or any(a.validator or a.converter or not a.init or a.kw_only or a.alias != a.name
-               for a in fields)
-        or any(hasattr(cls, hook) for hook in ("__attrs_pre_init__", "__attrs_post_init__"))
-    ):  # fmt: skip
-        return None
-    # Same layout (no slot added), so CPython allows assigning ``__class__`` between them.
-    # Both methods of the setattr slot are object's, so setting is the plain C one.
-    namespace = {
-        "__slots__": (),
-        "__setattr__": object.__setattr__,
-        "__delattr__": object.__delattr__,
-    }
-    return type(f"_Filling{cls.__name__}", (cls,), namespace)
+    return settable_twin(cls)
 
 
 def notification_structurer(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:

@@ -22,6 +22,7 @@ from .base import (
     Timeouts,
     wrong_loop,
 )
+from .deadlines import AttemptDeadlines, finish, timed_out
 
 __all__ = ["AiohttpTransport"]
 
@@ -46,43 +47,50 @@ class AiohttpTransport:
         self._connector = connector
         self._limit = limit
         self._timeouts = timeouts or Timeouts()
-        self._default_timeout = self._client_timeout(DEFAULT_ATTEMPT_TIMEOUT)
-        # Calls mostly repeat one per-attempt timeout: reuse its ClientTimeout.
-        self._last_timeout = self._default_timeout
+        # aiohttp bounds the pool wait and connecting; the attempt's own time is kept by
+        # ``_deadlines`` (far cheaper than aiohttp's per-request timer, see deadlines.py).
+        self._connect_only = aiohttp.ClientTimeout(total=None, connect=self._timeouts.connect)
+        self._deadlines: AttemptDeadlines  # set by ``_bind``, for the first request's loop
         self._max_body = max_body_size
         self._ssl = ssl
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop the session lives on
         self._parsed: dict[str, URL] = {}
 
-    def _client_timeout(self, total: float | None) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=total, connect=self._timeouts.connect)
+    def _bind(self) -> None:
+        """The first request's loop owns the connections and the deadlines from now on."""
+        if self._loop is not None:
+            raise wrong_loop()
+        self._loop = asyncio.get_running_loop()
+        self._deadlines = AttemptDeadlines(self._loop)
 
     def _open_session(self) -> aiohttp.ClientSession:
         if self._closed:
             raise ConnectError("the transport is closed")
-        self._loop = asyncio.get_running_loop()
         connector = self._connector or aiohttp.TCPConnector(
             limit=self._limit, ssl=self._ssl or True
         )
         self._session = aiohttp.ClientSession(
             connector=connector,
             connector_owner=self._connector is None,
-            timeout=self._default_timeout,
+            timeout=self._connect_only,
             # No skip_auto_headers: aiohttp would build a header set per request to apply it.
             auto_decompress=True,
         )
         return self._session
 
     async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
+        if self._loop is not asyncio.get_running_loop():
+            self._bind()
         session = self._session or self._open_session()
-        if self._loop is not None and asyncio.get_running_loop() is not self._loop:
-            raise wrong_loop()
-        client_timeout = self._default_timeout
-        if timeout is not None:
-            client_timeout = self._last_timeout
-            if client_timeout.total != timeout:
-                client_timeout = self._last_timeout = self._client_timeout(timeout)
+        seconds = DEFAULT_ATTEMPT_TIMEOUT if timeout is None else timeout
+        task = asyncio.current_task()
+        client_timeout = self._connect_only
+        if task is None:  # not in a task: aiohttp's own timer then
+            due = None
+            client_timeout = aiohttp.ClientTimeout(total=seconds, connect=self._timeouts.connect)
+        else:
+            due = self._deadlines.start(task, seconds)
         try:
             # Awaited, not ``async with``: the context manager's two extra coroutines per
             # request are measurable, and ``read()`` already hands the connection back.
@@ -116,6 +124,13 @@ class AiohttpTransport:
             raise RequestTimeout(f"no answer in time: {type(exc).__name__}") from None
         except aiohttp.ClientError as exc:
             raise ConnectionDropped(f"connection failed: {type(exc).__name__}") from None
+        except asyncio.CancelledError:
+            if due is not None and task is not None and timed_out(due, task):
+                raise RequestTimeout("no answer in time: the attempt's timeout") from None
+            raise
+        finally:
+            if due is not None and task is not None:
+                finish(due, task)
 
     def _url(self, url: str) -> URL:
         """``url`` parsed once: a client posts to a few URLs, thousands of times."""

@@ -1,0 +1,258 @@
+"""The aiohttp transport keeps each attempt's time itself (``transports/deadlines.py``).
+
+The claims: an attempt that runs out of time is a ``RequestTimeout``, at its timeout and
+(for timeouts of 5 s or more) at most a second later; a cancellation the caller asked for
+stays a cancellation, even when the deadline expires at the same moment; an enclosing
+``asyncio.timeout`` keeps working; and nothing is left behind: no pending cancellation on
+the task, no deadline registered, whatever way the attempt ended.
+
+Long timeouts are tested without waiting for them: the loop's clock is moved forward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from aiohttp import web
+from hypothesis import given, settings, strategies as st
+
+from vexora_async import HttpRequest, RequestTimeout
+from vexora_async.transports.aiohttp import AiohttpTransport
+from vexora_async.transports.deadlines import SHARED_FROM, AttemptDeadlines
+
+
+class Gateway:
+    """A loopback server whose answers the test releases one by one."""
+
+    def __init__(self) -> None:
+        self.arrived: asyncio.Queue[asyncio.Future[None]] = asyncio.Queue()
+
+    async def held(self, request: web.Request) -> web.Response:
+        answer: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        await self.arrived.put(answer)
+        await answer
+        return web.Response(text='{"code":"0000","msg":"ok"}')
+
+
+@pytest.fixture
+async def gateway() -> AsyncIterator[tuple[str, Gateway]]:
+    gate = Gateway()
+    app = web.Application()
+    app.router.add_post("/held", gate.held)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}/held", gate
+    await runner.cleanup()
+
+
+def _clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+    """Move the running loop's clock forward by the given seconds."""
+    loop = asyncio.get_running_loop()
+    real = loop.time
+    offset = [0.0]
+    monkeypatch.setattr(loop, "time", lambda: real() + offset[0])
+
+    def forward(seconds: float) -> None:
+        offset[0] += seconds
+
+    return forward
+
+
+def _deadlines(transport: AiohttpTransport) -> AttemptDeadlines:
+    return transport._deadlines
+
+
+async def _send(transport: AiohttpTransport, url: str, timeout: float) -> object:
+    return await transport.send(HttpRequest("POST", url, {}, b"{}"), timeout=timeout)
+
+
+async def test_a_long_timeout_ends_the_attempt_in_its_second(
+    gateway: tuple[str, Gateway], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, gate = gateway
+    forward = _clock(monkeypatch)
+    transport = AiohttpTransport()
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        attempt = asyncio.create_task(_send(transport, url, 15.0))
+        answer = await gate.arrived.get()  # the request reached the gateway
+        due = math.ceil(started + 15.0)
+        forward(due - loop.time() - 0.5)  # half a second before the due second
+        await asyncio.sleep(0)
+        assert not attempt.done()
+        forward(0.5)
+        with pytest.raises(RequestTimeout):
+            await attempt
+        answer.set_result(None)
+        assert len(_deadlines(transport)) == 0
+        assert attempt.cancelling() == 0
+    finally:
+        await transport.aclose()
+
+
+async def test_attempts_due_in_one_second_share_one_timer(
+    gateway: tuple[str, Gateway], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, gate = gateway
+    forward = _clock(monkeypatch)
+    transport = AiohttpTransport()
+    try:
+        attempts = [asyncio.create_task(_send(transport, url, 20.0)) for _ in range(5)]
+        answers = [await gate.arrived.get() for _ in attempts]
+        deadlines = _deadlines(transport)
+        assert len(deadlines) == 5
+        assert len(deadlines._due) <= 2  # at most a second boundary between two starts
+        forward(21.0)
+        outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+        assert all(isinstance(outcome, RequestTimeout) for outcome in outcomes)
+        assert len(deadlines) == 0 and not deadlines._due
+        for answer in answers:
+            answer.set_result(None)
+    finally:
+        await transport.aclose()
+
+
+async def test_an_answer_in_time_leaves_nothing_behind(gateway: tuple[str, Gateway]) -> None:
+    url, gate = gateway
+    transport = AiohttpTransport()
+    try:
+        attempt = asyncio.create_task(_send(transport, url, 30.0))
+        (await gate.arrived.get()).set_result(None)
+        response = await attempt
+        assert response.status == 200  # type: ignore[attr-defined]
+        assert len(_deadlines(transport)) == 0
+        assert attempt.cancelling() == 0
+    finally:
+        await transport.aclose()
+
+
+@pytest.mark.parametrize("timeout", [0.5, 30.0], ids=["own-timer", "shared-timer"])
+async def test_the_callers_cancellation_stays_a_cancellation(
+    gateway: tuple[str, Gateway], monkeypatch: pytest.MonkeyPatch, timeout: float
+) -> None:
+    """Cancelled by its caller at the moment its deadline expires: still a cancellation
+    (a batch stopped by Ctrl+C must stop, not count the order as a timeout)."""
+    url, gate = gateway
+    forward = _clock(monkeypatch)
+    transport = AiohttpTransport()
+    try:
+        attempt = asyncio.create_task(_send(transport, url, timeout))
+        answer = await gate.arrived.get()
+        attempt.cancel()
+        forward(timeout + 1.0)  # the deadline's timer is due in the same loop turn
+        with pytest.raises(asyncio.CancelledError):
+            await attempt
+        assert attempt.cancelled()
+        assert len(_deadlines(transport)) == 0
+        answer.set_result(None)
+    finally:
+        await transport.aclose()
+
+
+async def test_an_enclosing_timeout_is_the_callers_not_the_attempts(
+    gateway: tuple[str, Gateway],
+) -> None:
+    url, gate = gateway
+    transport = AiohttpTransport()
+    try:
+        with pytest.raises(TimeoutError) as caught:
+            async with asyncio.timeout(0.05):
+                await _send(transport, url, 30.0)
+        assert not isinstance(caught.value, RequestTimeout)
+        assert len(_deadlines(transport)) == 0
+        task = asyncio.current_task()
+        assert task is not None and task.cancelling() == 0
+        # ... and an attempt timeout inside a caller's longer timeout leaves it running.
+        async with asyncio.timeout(30.0):
+            with pytest.raises(RequestTimeout):
+                await _send(transport, url, 0.05)
+            assert task.cancelling() == 0  # the attempt took back its own cancellation
+        (await gate.arrived.get()).set_result(None)
+        (await gate.arrived.get()).set_result(None)
+    finally:
+        await transport.aclose()
+
+
+def test_only_long_timeouts_are_rounded() -> None:
+    assert SHARED_FROM == 5.0  # aiohttp's own ceil_threshold: the precision users had
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    plan=st.lists(
+        st.tuples(
+            st.sampled_from(["answer", "expire", "cancel", "both"]),
+            st.sampled_from([2.0, 4.9, 5.0, 17.3]),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    seed=st.integers(0, 2**16),
+)
+def test_every_ending_is_told_truthfully_and_leaves_nothing(
+    plan: list[tuple[str, float]], seed: int
+) -> None:
+    """Many attempts at once, each ending its own way, in a random order: an answered one
+    returns, an expired one is a RequestTimeout, a cancelled one (even as it expires) is
+    cancelled, and afterwards no deadline and no cancellation is left."""
+
+    async def scenario() -> None:
+        gate = Gateway()
+        app = web.Application()
+        app.router.add_post("/held", gate.held)
+        runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/held"
+        loop = asyncio.get_running_loop()
+        real = loop.time
+        offset = [0.0]
+        loop.time = lambda: real() + offset[0]  # type: ignore[method-assign]
+        transport = AiohttpTransport(limit=len(plan))
+        try:
+            attempts = []
+            answers = []
+            for _, timeout in plan:
+                attempts.append(asyncio.create_task(_send(transport, url, timeout)))
+                answers.append(await gate.arrived.get())
+            order = list(range(len(plan)))
+            random.Random(seed).shuffle(order)
+            for index in order:
+                ending, timeout = plan[index]
+                if ending == "answer":
+                    answers[index].set_result(None)
+                    await asyncio.wait([attempts[index]])
+            for index in order:
+                if plan[index][0] in ("cancel", "both"):
+                    attempts[index].cancel()
+            if any(ending != "answer" for ending, _ in plan):
+                offset[0] += 30.0  # every deadline is due now
+            outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+            for (ending, _), outcome, attempt in zip(plan, outcomes, attempts, strict=True):
+                if ending == "answer":
+                    assert getattr(outcome, "status", None) == 200
+                elif ending == "expire":
+                    assert isinstance(outcome, RequestTimeout)
+                else:
+                    assert isinstance(outcome, asyncio.CancelledError)
+                if not attempt.cancelled():
+                    assert attempt.cancelling() == 0
+            # (a second's entry stays, empty, until its timer fires)
+            assert len(_deadlines(transport)) == 0
+            for answer in answers:
+                if not answer.done():
+                    answer.set_result(None)
+        finally:
+            loop.time = real  # type: ignore[method-assign]
+            await transport.aclose()
+            await runner.cleanup()
+
+    asyncio.run(scenario())
