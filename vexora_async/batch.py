@@ -13,12 +13,13 @@ yields exactly one result, ``Created`` or ``Failed``; ``index`` says which input
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Generator, Iterable
-from typing import Any, ClassVar, Final, Literal, TypeAlias
+from typing import Any, ClassVar, Literal, TypeAlias
 
 import attrs
 
+from .channel import Channel
+from .frozen_init import cheap_init
 from .models import CheckoutRequest, PaymentLink
 from .outcome import Outcome, outcome_of
 
@@ -35,6 +36,7 @@ __all__ = [
 BatchOutcome = Outcome  # the name batch code used before the outcome module existed
 
 
+@cheap_init
 @attrs.frozen(slots=True)
 class Created:
     """An input whose link was created. ``ok`` is ``True``, so ``if result.ok:`` narrows
@@ -53,6 +55,7 @@ class Created:
         return self.request.trade_no
 
 
+@cheap_init
 @attrs.frozen(slots=True)
 class Failed:
     """An input without a link: ``error`` says what happened to the order."""
@@ -79,7 +82,6 @@ BatchResult: TypeAlias = Created | Failed
 
 Create = Callable[[CheckoutRequest], Awaitable[PaymentLink]]
 Requests = Iterable[CheckoutRequest] | AsyncIterable[CheckoutRequest]
-_END: Final[Any] = object()
 
 
 class _Pool:
@@ -177,7 +179,7 @@ async def run_batch(
     pool = _Pool(create, requests, concurrency)
     # One bounded channel from the workers to this reader: a slow reader holds the workers
     # back instead of letting results pile up.
-    channel: asyncio.Queue[Any] = asyncio.Queue(maxsize=concurrency)
+    channel: Channel[BatchResult] = Channel(concurrency)
 
     create = pool.create
 
@@ -190,33 +192,26 @@ async def run_batch(
                 result = Created(index, request, await create(request))
             except Exception as exc:  # every failure becomes this input's result
                 result = Failed(index, request, exc)
-            if channel.full():
+            if not channel.offer(result):  # no coroutine when there is room
                 await channel.put(result)
-            else:
-                channel.put_nowait(result)  # no coroutine when there is room
 
     async def run_pool() -> None:
         async with asyncio.TaskGroup() as group:
             for _ in range(concurrency):
                 group.create_task(work())
 
-    def wake_reader(_: object) -> None:
-        # A reader blocked on an empty channel learns the pool is done; a full channel is
-        # drained first, and the reader checks ``runner.done()`` before waiting again.
-        with contextlib.suppress(asyncio.QueueFull):
-            channel.put_nowait(_END)
-
     runner = asyncio.create_task(run_pool())
-    runner.add_done_callback(wake_reader)
+    # The reader, waiting on an empty channel, learns that the pool is done.
+    runner.add_done_callback(lambda _: channel.close())
     try:
         while True:
-            if channel.empty() and runner.done():
-                break
             # Drain what is there without a coroutine per result; wait only when empty.
-            result = channel.get_nowait() if not channel.empty() else await channel.get()
-            if result is _END:
-                break
-            yield result
+            got, result = channel.poll()
+            if not got:
+                got, result = await channel.take()
+                if not got:
+                    break
+            yield result  # type: ignore[misc]  # (got: an item)
         runner.result()  # a worker's BaseException (KeyboardInterrupt, SystemExit) surfaces
         if pool.input_error is not None:
             raise pool.input_error

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import ssl as _ssl
+from collections.abc import Mapping
 
 import aiohttp
+from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from ..errors import ConfigurationError, ConnectError, ConnectionDropped, RequestTimeout
@@ -56,6 +58,10 @@ class AiohttpTransport:
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop the session lives on
         self._parsed: dict[str, URL] = {}
+        # The last headers sent, as given, as they were then, and in aiohttp's own type.
+        self._headers_given: Mapping[str, str] | None = None
+        self._headers_then: dict[str, str] = {}
+        self._headers_sent: CIMultiDictProxy[str] = CIMultiDictProxy(CIMultiDict())
 
     def _bind(self) -> None:
         """The first request's loop owns the connections and the deadlines from now on."""
@@ -98,7 +104,7 @@ class AiohttpTransport:
                 request.method,
                 self._url(request.url),
                 data=request.body,
-                headers=request.headers,
+                headers=self._headers(request.headers),
                 timeout=client_timeout,
                 # Never followed: that would re-send the signed body, with payer data, to
                 # whatever host Location names (plain http too). A 3xx is a typed error.
@@ -131,6 +137,15 @@ class AiohttpTransport:
         finally:
             if due is not None and task is not None:
                 finish(due, task)
+
+    def _headers(self, headers: Mapping[str, str]) -> CIMultiDictProxy[str]:
+        """``headers`` in aiohttp's own type, which it takes without a copy. A client sends
+        the same few headers every time: the last ones are kept (and compared, in case the
+        mapping was changed since)."""
+        if headers is not self._headers_given or headers != self._headers_then:
+            self._headers_sent = CIMultiDictProxy(CIMultiDict(headers))
+            self._headers_given, self._headers_then = headers, dict(headers)
+        return self._headers_sent
 
     def _url(self, url: str) -> URL:
         """``url`` parsed once: a client posts to a few URLs, thousands of times."""
