@@ -44,6 +44,7 @@ __all__ = [
 logger = logging.getLogger("vexora_async")
 # Enum members looked up once: on Python 3.11 each ``Delivery.X`` costs a descriptor call.
 _ANSWERED, _MAYBE_SENT = Delivery.ANSWERED, Delivery.MAYBE_SENT
+_debug_enabled = logger.isEnabledFor  # bound once: asked on every answered attempt
 
 
 def _finite_positive(name: str, value: float | None, *, optional: bool = True) -> None:
@@ -202,7 +203,7 @@ class RetryMiddleware:
             else:
                 if envelope.code in self.system_error_codes:  # the gateway failed: it may
                     delivery, retryable = _MAYBE_SENT, True  # have acted
-                elif self._quiet():
+                elif self.on_attempt is None and not _debug_enabled(logging.DEBUG):
                     # The usual case, answered and nobody listening: nothing to decide.
                     envelope.attempts = attempt
                     envelope.maybe_sent = maybe_sent  # an answer proves this attempt arrived
@@ -234,10 +235,6 @@ class RetryMiddleware:
                 envelope.maybe_sent = maybe_sent if delivery is not _ANSWERED else sent_before
                 return envelope
             await self.sleep(delay)
-
-    def _quiet(self) -> bool:
-        """No hook and no log wants to hear of an answered attempt."""
-        return self.on_attempt is None and not logger.isEnabledFor(logging.DEBUG)
 
     @staticmethod
     def _stamp(error: VexoraError, call: ApiCall, attempts: int, maybe_sent: bool) -> VexoraError:
