@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from vexora_async import CheckoutRequest
-from vexora_async.frozen_init import ATTRS_INIT, cheap_init, settable_twin
+from vexora_async.errors import ValidationError
+from vexora_async.frozen_init import ATTRS_INIT, cheap_init, positional_maker, settable_twin
 from vexora_async.models import NO_EXTRA
 from vexora_async.payout_models import PayoutRequest
 
@@ -40,7 +41,7 @@ def _inputs(cls: type[Any]) -> st.SearchStrategy[dict[str, Any]]:
     }
     return st.fixed_dictionaries(
         {"trade_no": st.one_of(_text, st.none()), "amount": _amount},
-        optional=optional,  # type: ignore[arg-type]
+        optional=optional,
     )
 
 
@@ -109,7 +110,7 @@ def test_evolve_and_a_plain_subclass_keep_their_class() -> None:
     tagged = Tagged("T3", 10)
     assert type(tagged) is Tagged and tagged.amount == 10
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        tagged.amount = 11
+        tagged.amount = 11  # type: ignore[misc]
 
 
 def test_a_class_it_cannot_build_exactly_is_refused() -> None:
@@ -129,3 +130,31 @@ def test_a_class_it_cannot_build_exactly_is_refused() -> None:
     for cls in (Checked, Made, Unslotted):
         with pytest.raises(TypeError, match="cannot build"):
             cheap_init(cls)
+
+
+def test_the_positional_maker_builds_what_the_class_builds() -> None:
+    from vexora_async.batch import Created, Failed, _created, _failed
+
+    link_error = ValueError("x")
+    request = CheckoutRequest("T1", "12.50")
+    assert _failed(3, request, link_error) == Failed(3, request, link_error)
+    made = _created(4, request, None)
+    assert type(made) is Created and made == Created(4, request, None)  # type: ignore[arg-type]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        made.index = 5  # type: ignore[misc]
+    make = positional_maker(CheckoutRequest)
+    names = [a.name for a in attrs.fields(CheckoutRequest)]
+    values: dict[str, Any] = {name: None for name in names} | {"trade_no": "T2", "amount": " 7.5 "}
+    built = make(*values.values())
+    assert built == CheckoutRequest(**values) and built.amount == Decimal("7.5")
+    with pytest.raises(ValidationError):
+        make(*({**values, "amount": 1.5}).values())
+
+
+def test_the_positional_maker_needs_a_cheap_init_class() -> None:
+    @attrs.frozen(slots=True)
+    class Plain:
+        value: int
+
+    with pytest.raises(TypeError, match="cheap_init"):
+        positional_maker(Plain)

@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Literal, TypeAlias
 import attrs
 
 from .channel import Channel
-from .frozen_init import cheap_init
+from .frozen_init import cheap_init, positional_maker
 from .models import CheckoutRequest, PaymentLink
 from .outcome import Outcome, outcome_of
 
@@ -82,6 +82,11 @@ BatchResult: TypeAlias = Created | Failed
 
 Create = Callable[[CheckoutRequest], Awaitable[PaymentLink]]
 Requests = Iterable[CheckoutRequest] | AsyncIterable[CheckoutRequest]
+
+
+# Built by the workers once per input: without an ``__init__`` call (see frozen_init).
+_created = positional_maker(Created)
+_failed = positional_maker(Failed)
 
 
 class _Pool:
@@ -151,9 +156,9 @@ class _Pool:
 
     async def one(self, index: int, request: CheckoutRequest) -> BatchResult:
         try:
-            return Created(index, request, await self.create(request))
+            return _created(index, request, await self.create(request))
         except Exception as exc:  # every failure becomes this input's result
-            return Failed(index, request, exc)
+            return _failed(index, request, exc)
 
     async def close_input(self) -> None:
         """Close an async input we opened (its ``finally`` blocks run now, not at GC)."""
@@ -189,9 +194,9 @@ async def run_batch(
             index, request = item
             result: BatchResult
             try:  # inline, not ``pool.one``: one coroutine less per input
-                result = Created(index, request, await create(request))
+                result = _created(index, request, await create(request))
             except Exception as exc:  # every failure becomes this input's result
-                result = Failed(index, request, exc)
+                result = _failed(index, request, exc)
             if not channel.offer(result):  # no coroutine when there is room
                 await channel.put(result)
 
