@@ -115,7 +115,12 @@ class AiohttpTransport:
                 if length is not None and length <= self._max_body and not response.headers.get(
                     "Content-Encoding"
                 ):
-                    body = await response.read()  # exactly `length` bytes: within the cap
+                    # Exactly `length` bytes: within the cap. From our own session (no
+                    # trace hooks to tell) the stream is read directly: ``read()`` adds two
+                    # coroutines, and ``release()`` below returns the connection either way.
+                    body = await (
+                        response.content.read() if self._owns_session else response.read()
+                    )
                 else:
                     body = await self._read_capped(response)
             except BaseException:
