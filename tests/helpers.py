@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Any
+
+from aiohttp import web
 
 from vexora_async import CheckoutRequest, HttpRequest, HttpResponse, MemoryTransport
 
@@ -69,3 +72,16 @@ def link_data(trade_no: str = "T1", **extra: Any) -> dict[str, Any]:
         "paymentUrl": f"https://cashier.example/{trade_no}",
         **extra,
     }
+
+
+@asynccontextmanager
+async def serving(app: web.Application) -> AsyncIterator[str]:
+    """``app`` served on 127.0.0.1 (a free port) for the block: its base URL."""
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        await runner.cleanup()

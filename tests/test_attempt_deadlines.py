@@ -24,6 +24,8 @@ from vexora_async import HttpRequest, RequestTimeout
 from vexora_async.transports.aiohttp import AiohttpTransport
 from vexora_async.transports.deadlines import SHARED_FROM, AttemptDeadlines
 
+from .helpers import serving
+
 
 class Gateway:
     """A loopback server whose answers the test releases one by one."""
@@ -38,20 +40,28 @@ class Gateway:
         return web.Response(text='{"code":"0000","msg":"ok"}')
 
 
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/held", self.held)
+        return app
+
+
 @pytest.fixture
 async def gateway() -> AsyncIterator[tuple[str, Gateway]]:
     gate = Gateway()
-    app = web.Application()
-    app.router.add_post("/held", gate.held)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}/held", gate
-    await runner.cleanup()
+    async with serving(gate.app()) as base:
+        yield base + "/held", gate
 
 
-def _clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
+@pytest.fixture
+async def transport() -> AsyncIterator[AiohttpTransport]:
+    transport = AiohttpTransport()
+    yield transport
+    await transport.aclose()
+
+
+@pytest.fixture
+async def forward(monkeypatch: pytest.MonkeyPatch) -> Callable[[float], None]:
     """Move the running loop's clock forward by the given seconds."""
     loop = asyncio.get_running_loop()
     real = loop.time
@@ -73,111 +83,93 @@ async def _send(transport: AiohttpTransport, url: str, timeout: float) -> object
 
 
 async def test_a_long_timeout_ends_the_attempt_in_its_second(
-    gateway: tuple[str, Gateway], monkeypatch: pytest.MonkeyPatch
+    gateway: tuple[str, Gateway], forward: Callable[[float], None], transport: AiohttpTransport
 ) -> None:
     url, gate = gateway
-    forward = _clock(monkeypatch)
-    transport = AiohttpTransport()
-    try:
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        attempt = asyncio.create_task(_send(transport, url, 15.0))
-        answer = await gate.arrived.get()  # the request reached the gateway
-        due = math.ceil(started + 15.0)
-        forward(due - loop.time() - 0.5)  # half a second before the due second
-        await asyncio.sleep(0)
-        assert not attempt.done()
-        forward(0.5)
-        with pytest.raises(RequestTimeout):
-            await attempt
-        answer.set_result(None)
-        assert len(_deadlines(transport)) == 0
-        assert attempt.cancelling() == 0
-    finally:
-        await transport.aclose()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    attempt = asyncio.create_task(_send(transport, url, 15.0))
+    answer = await gate.arrived.get()  # the request reached the gateway
+    due = math.ceil(started + 15.0)
+    forward(due - loop.time() - 0.5)  # half a second before the due second
+    await asyncio.sleep(0)
+    assert not attempt.done()
+    forward(0.5)
+    with pytest.raises(RequestTimeout):
+        await attempt
+    answer.set_result(None)
+    assert len(_deadlines(transport)) == 0
+    assert attempt.cancelling() == 0
 
 
 async def test_attempts_due_in_one_second_share_one_timer(
-    gateway: tuple[str, Gateway], monkeypatch: pytest.MonkeyPatch
+    gateway: tuple[str, Gateway], forward: Callable[[float], None], transport: AiohttpTransport
 ) -> None:
     url, gate = gateway
-    forward = _clock(monkeypatch)
-    transport = AiohttpTransport()
-    try:
-        attempts = [asyncio.create_task(_send(transport, url, 20.0)) for _ in range(5)]
-        answers = [await gate.arrived.get() for _ in attempts]
-        deadlines = _deadlines(transport)
-        assert len(deadlines) == 5
-        assert len(deadlines._due) <= 2  # at most a second boundary between two starts
-        forward(21.0)
-        outcomes = await asyncio.gather(*attempts, return_exceptions=True)
-        assert all(isinstance(outcome, RequestTimeout) for outcome in outcomes)
-        assert len(deadlines) == 0 and not deadlines._due
-        for answer in answers:
-            answer.set_result(None)
-    finally:
-        await transport.aclose()
+    attempts = [asyncio.create_task(_send(transport, url, 20.0)) for _ in range(5)]
+    answers = [await gate.arrived.get() for _ in attempts]
+    deadlines = _deadlines(transport)
+    assert len(deadlines) == 5
+    assert len(deadlines._due) <= 2  # at most a second boundary between two starts
+    forward(21.0)
+    outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+    assert all(isinstance(outcome, RequestTimeout) for outcome in outcomes)
+    assert len(deadlines) == 0 and not deadlines._due
+    for answer in answers:
+        answer.set_result(None)
 
 
-async def test_an_answer_in_time_leaves_nothing_behind(gateway: tuple[str, Gateway]) -> None:
+async def test_an_answer_in_time_leaves_nothing_behind(
+    gateway: tuple[str, Gateway], transport: AiohttpTransport
+) -> None:
     url, gate = gateway
-    transport = AiohttpTransport()
-    try:
-        attempt = asyncio.create_task(_send(transport, url, 30.0))
-        (await gate.arrived.get()).set_result(None)
-        response = await attempt
-        assert response.status == 200  # type: ignore[attr-defined]
-        assert len(_deadlines(transport)) == 0
-        assert attempt.cancelling() == 0
-    finally:
-        await transport.aclose()
+    attempt = asyncio.create_task(_send(transport, url, 30.0))
+    (await gate.arrived.get()).set_result(None)
+    response = await attempt
+    assert response.status == 200  # type: ignore[attr-defined]
+    assert len(_deadlines(transport)) == 0
+    assert attempt.cancelling() == 0
 
 
 @pytest.mark.parametrize("timeout", [0.5, 30.0], ids=["own-timer", "shared-timer"])
 async def test_the_callers_cancellation_stays_a_cancellation(
-    gateway: tuple[str, Gateway], monkeypatch: pytest.MonkeyPatch, timeout: float
+    gateway: tuple[str, Gateway],
+    forward: Callable[[float], None],
+    transport: AiohttpTransport,
+    timeout: float,
 ) -> None:
     """Cancelled by its caller at the moment its deadline expires: still a cancellation
     (a batch stopped by Ctrl+C must stop, not count the order as a timeout)."""
     url, gate = gateway
-    forward = _clock(monkeypatch)
-    transport = AiohttpTransport()
-    try:
-        attempt = asyncio.create_task(_send(transport, url, timeout))
-        answer = await gate.arrived.get()
-        attempt.cancel()
-        forward(timeout + 1.0)  # the deadline's timer is due in the same loop turn
-        with pytest.raises(asyncio.CancelledError):
-            await attempt
-        assert attempt.cancelled()
-        assert len(_deadlines(transport)) == 0
-        answer.set_result(None)
-    finally:
-        await transport.aclose()
+    attempt = asyncio.create_task(_send(transport, url, timeout))
+    answer = await gate.arrived.get()
+    attempt.cancel()
+    forward(timeout + 1.0)  # the deadline's timer is due in the same loop turn
+    with pytest.raises(asyncio.CancelledError):
+        await attempt
+    assert attempt.cancelled()
+    assert len(_deadlines(transport)) == 0
+    answer.set_result(None)
 
 
 async def test_an_enclosing_timeout_is_the_callers_not_the_attempts(
-    gateway: tuple[str, Gateway],
+    gateway: tuple[str, Gateway], transport: AiohttpTransport
 ) -> None:
     url, gate = gateway
-    transport = AiohttpTransport()
-    try:
-        with pytest.raises(TimeoutError) as caught:
-            async with asyncio.timeout(0.05):
-                await _send(transport, url, 30.0)
-        assert not isinstance(caught.value, RequestTimeout)
-        assert len(_deadlines(transport)) == 0
-        task = asyncio.current_task()
-        assert task is not None and task.cancelling() == 0
-        # ... and an attempt timeout inside a caller's longer timeout leaves it running.
-        async with asyncio.timeout(30.0):
-            with pytest.raises(RequestTimeout):
-                await _send(transport, url, 0.05)
-            assert task.cancelling() == 0  # the attempt took back its own cancellation
-        (await gate.arrived.get()).set_result(None)
-        (await gate.arrived.get()).set_result(None)
-    finally:
-        await transport.aclose()
+    with pytest.raises(TimeoutError) as caught:
+        async with asyncio.timeout(0.05):
+            await _send(transport, url, 30.0)
+    assert not isinstance(caught.value, RequestTimeout)
+    assert len(_deadlines(transport)) == 0
+    task = asyncio.current_task()
+    assert task is not None and task.cancelling() == 0
+    # ... and an attempt timeout inside a caller's longer timeout leaves it running.
+    async with asyncio.timeout(30.0):
+        with pytest.raises(RequestTimeout):
+            await _send(transport, url, 0.05)
+        assert task.cancelling() == 0  # the attempt took back its own cancellation
+    (await gate.arrived.get()).set_result(None)
+    (await gate.arrived.get()).set_result(None)
 
 
 def test_only_long_timeouts_are_rounded() -> None:
@@ -205,13 +197,10 @@ def test_every_ending_is_told_truthfully_and_leaves_nothing(
 
     async def scenario() -> None:
         gate = Gateway()
-        app = web.Application()
-        app.router.add_post("/held", gate.held)
-        runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        url = f"http://127.0.0.1:{runner.addresses[0][1]}/held"
+        async with serving(gate.app()) as base:
+            await attempts_end_truthfully(base + "/held", gate)
+
+    async def attempts_end_truthfully(url: str, gate: Gateway) -> None:
         loop = asyncio.get_running_loop()
         real = loop.time
         offset = [0.0]
@@ -253,6 +242,5 @@ def test_every_ending_is_told_truthfully_and_leaves_nothing(
         finally:
             loop.time = real  # type: ignore[method-assign]
             await transport.aclose()
-            await runner.cleanup()
 
     asyncio.run(scenario())

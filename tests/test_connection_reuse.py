@@ -11,6 +11,8 @@ from aiohttp import web
 from vexora_async import ConnectionDropped, HttpRequest
 from vexora_async.transports.aiohttp import AiohttpTransport
 
+from .helpers import serving
+
 
 @pytest.fixture
 async def peers() -> AsyncIterator[tuple[str, list[object]]]:
@@ -44,12 +46,8 @@ async def peers() -> AsyncIterator[tuple[str, list[object]]]:
     for name, handler in (("plain", plain), ("chunked", chunked), ("gzipped", gzipped),
                           ("huge", huge)):  # fmt: skip
         app.router.add_post(f"/{name}", handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    yield f"http://127.0.0.1:{runner.addresses[0][1]}", seen
-    await runner.cleanup()
+    async with serving(app) as base:
+        yield base, seen
 
 
 async def test_one_connection_serves_every_answer_in_turn(
