@@ -244,3 +244,26 @@ def test_every_ending_is_told_truthfully_and_leaves_nothing(
             await transport.aclose()
 
     asyncio.run(scenario())
+
+
+def test_attempt_deadlines_hold_on_uvloop() -> None:
+    """uvloop keeps its own clock: an attempt on it still ends as a RequestTimeout, with
+    nothing left behind (the CLI runs on uvloop when it is installed)."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario() -> None:
+        gate = Gateway()
+        async with serving(gate.app()) as base:
+            transport = AiohttpTransport()
+            try:
+                with pytest.raises(RequestTimeout):
+                    await _send(transport, base + "/held", 0.05)
+                task = asyncio.current_task()
+                assert task is not None and task.cancelling() == 0
+                assert len(_deadlines(transport)) == 0
+                (await gate.arrived.get()).set_result(None)
+            finally:
+                await transport.aclose()
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(scenario())
