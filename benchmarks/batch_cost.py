@@ -194,6 +194,13 @@ def _instructions(command: list[str]) -> int:
     raise RuntimeError("callgrind wrote no summary")
 
 
+def _command(kind: str, option: str, source: Path, out: Path, base_url: str) -> list[str]:
+    """The process that creates ``source``'s rows: the bare SDK, or the ``batch`` command."""
+    if kind == "sdk":
+        return [sys.executable, "-c", _SDK, str(source), base_url, option]
+    return [sys.executable, "-c", _BATCH, str(source), base_url, str(out), option]
+
+
 def instructions(rows: int) -> None:
     """Marginal instructions per row: the bare SDK against the default ``batch``."""
     small = 100
@@ -210,13 +217,7 @@ def instructions(rows: int) -> None:
             for size in (small, rows):
                 source, out = work / f"in{run}-{size}.csv", work / f"out{run}-{size}.jsonl"
                 _write(source, f"I{run}{size}", size)
-                if kind == "sdk":
-                    command = [sys.executable, "-c", _SDK, str(source), sandbox.base_url,
-                               option]  # fmt: skip
-                else:
-                    command = [sys.executable, "-c", _BATCH, str(source), sandbox.base_url,
-                               str(out), option]  # fmt: skip
-                counts.append(_instructions(command))
+                counts.append(_instructions(_command(kind, option, source, out, sandbox.base_url)))
             per_row[name] = (counts[1] - counts[0]) / (rows - small)
     base = per_row["sdk: create_payment_links"]
     print(f"instructions per row (marginal, {small} to {rows} rows), and the ratio to the SDK")
@@ -255,13 +256,7 @@ def main() -> None:
                     run += 1
                     source, out = work / f"in{run}.csv", work / f"out{run}.jsonl"
                     _write(source, str(run), rows)
-                    if kind == "sdk":
-                        command = [sys.executable, "-c", _SDK, str(source), sandbox.base_url,
-                                   option]  # fmt: skip
-                    else:
-                        command = [sys.executable, "-c", _BATCH, str(source), sandbox.base_url,
-                                   str(out), option]  # fmt: skip
-                    cpu.append(_cpu(command))
+                    cpu.append(_cpu(_command(kind, option, source, out, sandbox.base_url)))
                 rows_more = args.rows - small
                 per_row[name].append(
                     ((cpu[1][0] - cpu[0][0]) / rows_more * 1e6,
