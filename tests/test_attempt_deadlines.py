@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 from hypothesis import given, settings, strategies as st
 
-from vexora_async import HttpRequest, RequestTimeout
+from vexora_async import ConnectError, HttpRequest, RequestTimeout, Timeouts
 from vexora_async.transports.aiohttp import AiohttpTransport
 from vexora_async.transports.deadlines import SHARED_FROM, AttemptDeadlines
 
@@ -267,3 +267,32 @@ def test_attempt_deadlines_hold_on_uvloop() -> None:
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(scenario())
+
+
+async def test_waiting_for_a_pooled_connection_is_told_as_documented(
+    gateway: tuple[str, Gateway],
+) -> None:
+    """The README's words on a pool wait: past ``Timeouts.connect`` it is a ConnectError
+    (never sent); past a *shorter* attempt timeout it is a RequestTimeout (maybe sent)."""
+    url, gate = gateway
+    transport = AiohttpTransport(limit=1, timeouts=Timeouts(connect=0.1))
+    try:
+        holder = asyncio.create_task(_send(transport, url, 30.0))
+        held = await gate.arrived.get()  # the only connection is busy from now on
+        with pytest.raises(ConnectError):
+            await _send(transport, url, 30.0)  # the connect timeout comes first
+        transport_short = AiohttpTransport(limit=1, timeouts=Timeouts(connect=30.0))
+        try:
+            other = asyncio.create_task(_send(transport_short, url, 30.0))
+            other_held = await gate.arrived.get()
+            with pytest.raises(RequestTimeout):
+                await _send(transport_short, url, 0.1)  # the attempt's time comes first
+            other_held.set_result(None)
+            await other
+        finally:
+            await transport_short.aclose()
+        held.set_result(None)
+        await holder
+        assert len(_deadlines(transport)) == 0
+    finally:
+        await transport.aclose()
