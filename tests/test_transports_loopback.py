@@ -26,6 +26,7 @@ from vexora_async import (
 )
 from vexora_async.errors import UnexpectedRedirect
 from vexora_async.transports.aiohttp import AiohttpTransport
+from vexora_async.transports.http11 import Http11Transport
 from vexora_async.transports.httpx import HttpxTransport
 
 from . import seed_examples as seeds
@@ -33,6 +34,7 @@ from .helpers import MERCHANT, SECRET, request_from_wire
 
 TRANSPORTS: dict[str, Callable[..., Transport]] = {
     "aiohttp": AiohttpTransport,
+    "http11": Http11Transport,
     "httpx": HttpxTransport,
 }
 

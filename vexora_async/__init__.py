@@ -139,6 +139,9 @@ if TYPE_CHECKING:
         Timeouts as Timeouts,
         Transport as Transport,
     )
+    from .transports.http11 import (
+        Http11Transport as Http11Transport,
+    )
     from .transports.memory import (
         MemoryTransport as MemoryTransport,
     )
