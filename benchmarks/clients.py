@@ -136,6 +136,10 @@ async def _client(settings: Settings, transport: str) -> AsyncIterator[Any]:
         from vexora_async.transports.httpx import HttpxTransport
 
         options = {"transport": HttpxTransport(limit=settings.concurrency)}
+    elif transport == "http11":
+        from vexora_async.transports.http11 import Http11Transport
+
+        options = {"transport": Http11Transport(limit=settings.concurrency)}
     client = VexoraClient(
         merchant_no=MERCHANT_NO, secret=SECRET, region=PROFILE,
         base_url=settings.base_url, **options,
@@ -234,6 +238,10 @@ CLIENTS: dict[str, ClientInfo] = {
         ClientInfo(
             "sdk-uvloop", "VexoraClient (aiohttp) on uvloop", "tasks", _sdk_factory("aiohttp"),
             _json_notes, needs=("uvloop",), uvloop=True,
+        ),
+        ClientInfo(
+            "sdk-http11", "VexoraClient (Http11Transport)", "tasks", _sdk_factory("http11"),
+            _json_notes,
         ),
         ClientInfo(
             "sdk-batch", "VexoraClient.create_payment_links", "batch", _sdk_batch, _json_notes,

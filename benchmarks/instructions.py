@@ -40,7 +40,7 @@ from .run import ROOT, STUB, _csv_clients, _env, _python, gateway
 
 __all__ = ["count_from_dumps", "main", "measure"]
 
-DEFAULT_CLIENTS = ("floor", "aiohttp", "sdk")
+DEFAULT_CLIENTS = ("floor", "aiohttp", "sdk", "sdk-http11")
 ZERO_AT, DUMP_AT = "getpgid", "getsid"  # libc's, as the worker's --mark calls them
 _SUMMARY = re.compile(r"^(?:summary|totals):\s*(\d+)", re.MULTILINE)
 

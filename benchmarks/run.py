@@ -41,10 +41,11 @@ from .server import READY
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 DEFAULT_CLIENTS = (
-    "floor", "aiohttp", "sdk", "sdk-uvloop", "sdk-batch", "sdk-stdjson", "sdk-httpx", "requests",
+    "floor", "aiohttp", "sdk", "sdk-http11", "sdk-uvloop", "sdk-batch", "sdk-stdjson", "sdk-httpx",
+    "requests",
 )
-QUICK_CLIENTS = ("floor", "aiohttp", "sdk", "sdk-uvloop", "sdk-batch", "requests")
-E2E_CLIENTS = ("floor", "aiohttp", "sdk", "requests")
+QUICK_CLIENTS = ("floor", "aiohttp", "sdk", "sdk-http11", "sdk-uvloop", "sdk-batch", "requests")
+E2E_CLIENTS = ("floor", "aiohttp", "sdk", "sdk-http11", "requests")
 QUICK_E2E_CLIENTS = ("floor", "sdk")
 STUB = "benchmarks.stub"
 SANDBOX = "benchmarks.server"

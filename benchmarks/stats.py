@@ -25,6 +25,8 @@ PAIRS: tuple[tuple[str, str, str, str, str], ...] = (
     ("sdk-aiohttp", "SDK - hand-written aiohttp", SDK, "aiohttp", "difference"),
     ("uvloop_gain", "uvloop's gain: SDK - SDK on uvloop", SDK, "sdk-uvloop", "difference"),
     ("batch_extra", "create_payment_links - single calls", "sdk-batch", SDK, "difference"),
+    ("http11_overhead", "SDK on Http11Transport - floor", "sdk-http11", "floor", "difference"),
+    ("sdk-http11/floor", "SDK on Http11Transport ÷ floor", "sdk-http11", "floor", "ratio"),
 )
 
 

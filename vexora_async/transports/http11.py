@@ -28,7 +28,7 @@ import string
 import zlib
 from collections import deque
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from yarl import URL
 
@@ -168,8 +168,8 @@ class _Connection(asyncio.Protocol):
     # -- asyncio's callbacks ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # A stream transport (uvloop's is not an ``asyncio.Transport`` subclass, but is one).
+        self.transport = cast(asyncio.Transport, transport)
         self._lost = self._pool.loop.create_future()
 
     def data_received(self, data: bytes) -> None:
@@ -335,6 +335,10 @@ class _Pool:
         self._all: set[_Connection] = set()
         self._count = 0  # connections open or opening: at most ``limit``
         self._waiters: deque[asyncio.Future[_Connection | None]] = deque()
+        # Happy eyeballs (RFC 8305) where the loop has it (uvloop's has not).
+        self._eyeballs: dict[str, Any] = (
+            {"happy_eyeballs_delay": 0.25} if isinstance(self.loop, asyncio.BaseEventLoop) else {}
+        )
 
     def take_idle(self) -> _Connection | None:
         """The most recently used idle connection still worth using, or None."""
@@ -384,7 +388,7 @@ class _Pool:
                 self._port,
                 ssl=self._tls,
                 server_hostname=self._host if self._tls is not None else None,
-                happy_eyeballs_delay=0.25,
+                **self._eyeballs,
             )
         except BaseException:
             self._count -= 1
@@ -533,7 +537,7 @@ class Http11Transport:
                 expiry.cancel()
         pool.release(connection, reusable)
         coding = answer_headers.get("content-encoding")
-        if coding is not None:
+        if coding is not None and raw:  # (a HEAD, 204 or 304 answer names one, with no body)
             raw = self._decoded(raw, coding)
         return HttpResponse(status, answer_headers, raw)
 
@@ -622,16 +626,24 @@ class Http11Transport:
         else:
             raise ConnectionDropped("unreadable answer: a content coding that was not asked for")
         limit = self._max_body
-        inflater = zlib.decompressobj(wbits)
-        try:
-            body = inflater.decompress(raw, limit + 1)
-        except zlib.error:
-            raise ConnectionDropped("unreadable answer: a corrupt compressed body") from None
-        if len(body) > limit or inflater.unconsumed_tail:
-            raise ConnectionDropped(f"response body larger than {limit} bytes")
-        if not inflater.eof:
-            raise ConnectionDropped("unreadable answer: a compressed body cut short")
-        return body
+        parts: list[bytes] = []
+        size = 0
+        while raw:  # a gzip body may be several members, one after the other
+            inflater = zlib.decompressobj(wbits)
+            try:
+                part = inflater.decompress(raw, limit + 1 - size)
+            except zlib.error:
+                raise ConnectionDropped("unreadable answer: a corrupt compressed body") from None
+            size += len(part)
+            if size > limit or inflater.unconsumed_tail:
+                raise ConnectionDropped(f"response body larger than {limit} bytes")
+            if not inflater.eof:
+                raise ConnectionDropped("unreadable answer: a compressed body cut short")
+            parts.append(part)
+            raw = inflater.unused_data
+            if raw and wbits != 31:  # only gzip has members; anything after deflate is junk
+                raise ConnectionDropped("unreadable answer: bytes after the compressed body")
+        return b"".join(parts)
 
     def connections(self) -> int:
         """Connections open or opening, over every origin (for leak checks)."""
