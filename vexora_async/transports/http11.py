@@ -140,6 +140,9 @@ class _Connection(asyncio.Protocol):
 
     def start(self, data: bytes, cap: int, head_only: bool) -> asyncio.Future[Any]:
         """Write one request; the future gets ``(status, headers, body, reusable)``."""
+        if not self.usable():  # closed by the server since it was handed out: not sent
+            self.close()
+            raise ConnectError("the connection closed before the request was written")
         assert self.transport is not None
         waiter = self.waiter = self._pool.loop.create_future()
         self._cap = cap
@@ -394,10 +397,11 @@ class _Pool:
             self._count -= 1
             self._wake()
             raise
-        self._all.add(connection)
         if self._owner._closed:  # closed while connecting
             connection.close()
             raise ConnectError("the transport is closed")
+        if connection.counted:  # (not already closed by the server)
+            self._all.add(connection)
         return connection
 
     def release(self, connection: _Connection, reusable: bool) -> None:
