@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 
-from vexora_async import ApiCall, CheckoutRequest, Envelope, Next, RetryPolicy
+from vexora_async import ApiCall, CheckoutRequest, Envelope, Http11Transport, Next, RetryPolicy
 from vexora_async.batch import BatchOutcome, BatchResult
 from vexora_async.sandbox import (
     TEST_MERCHANTS,
@@ -120,6 +120,7 @@ async def soak(
     replica_lag: float = 0.3,
     duplicate_code: str = "9101",
     refused_share: float = 0.02,
+    transport: str = "aiohttp",
 ) -> tuple[dict[str, int], float]:
     merchant = TEST_MERCHANTS[0]
     codes = SandboxCodes(duplicate_code=duplicate_code, duplicate_msg="ORDER NO REPEAT")
@@ -137,18 +138,25 @@ async def soak(
         # "Absent" must outlast the replica's lag: a not-found spanning the window.
         settle_window=max(0.2, 2 * replica_lag),
     )
+    # The default transport (aiohttp's), or the SDK's own HTTP/1.1 client, given (and closed).
+    given = {"transport": Http11Transport(limit=concurrency)} if transport == "http11" else {}
     async with run_sandbox(sandbox=sandbox) as served:
-        async with served.client(
-            merchant.merchant_no,
-            retry=policy,
-            limit=concurrency,
-            middlewares=[refused_by_the_gateway(refused_share)],
-        ) as client:
-            started = time.perf_counter()
-            results = await client.create_payment_links(
-                requests(orders, str(seed)), concurrency=concurrency
-            )
-            elapsed = time.perf_counter() - started
+        try:
+            async with served.client(
+                merchant.merchant_no,
+                retry=policy,
+                limit=concurrency,
+                middlewares=[refused_by_the_gateway(refused_share)],
+                **given,
+            ) as client:
+                started = time.perf_counter()
+                results = await client.create_payment_links(
+                    requests(orders, str(seed)), concurrency=concurrency
+                )
+                elapsed = time.perf_counter() - started
+        finally:
+            for own in given.values():
+                await own.aclose()
         return check(results, served, orders, merchant.merchant_no), elapsed
 
 
@@ -177,16 +185,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--refused-share", type=float, default=0.02, help="orders the gateway refuses (0.02)"
     )
+    parser.add_argument(
+        "--transport", choices=("aiohttp", "http11"), default="aiohttp",
+        help="the client's transport: the default aiohttp one, or Http11Transport",
+    )
     args = parser.parse_args(argv)
     summary, elapsed = asyncio.run(
         soak(
             args.orders, args.fault_rate, args.concurrency, args.seed, args.attempt_timeout,
             classic=args.classic, replica_lag=args.replica_lag,
             duplicate_code=args.duplicate_code, refused_share=args.refused_share,
+            transport=args.transport,
         )
     )
     kinds = ", ".join(kind.value for kind in (CLASSIC_KINDS if args.classic else FaultKind))
-    print(f"soak: {args.orders} orders, {args.fault_rate:.0%} of requests faulted ({kinds})")
+    print(
+        f"soak: {args.orders} orders over {args.transport}, {args.fault_rate:.0%} of requests "
+        f"faulted ({kinds})"
+    )
     print(
         f"      {elapsed:.1f} s, concurrency {args.concurrency}, seed {args.seed}, duplicate "
         f"code {args.duplicate_code}, replica lag {args.replica_lag} s, "

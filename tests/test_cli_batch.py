@@ -59,14 +59,18 @@ def _results(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+@pytest.mark.parametrize("http", ["aiohttp", "http11"])
 def test_a_killed_batch_resumes_without_duplicates_or_gaps(
-    vexora_sandbox: SandboxThread, tmp_path: Path
+    vexora_sandbox: SandboxThread, tmp_path: Path, http: str
 ) -> None:
     total = 5000
-    rows = [_row(i, "K") for i in range(total)]
+    rows = [_row(i, "K" + http[-2:]) for i in range(total)]
     source, out = tmp_path / "orders.csv", tmp_path / "results.jsonl"
     _write_csv(source, rows)
-    command = _batch([str(source), "--out", str(out), "--progress", "lines", "--concurrency", "32"])
+    command = _batch(
+        [str(source), "--out", str(out), "--progress", "lines", "--concurrency", "32",
+         "--http", http]
+    )
 
     first = subprocess.Popen(
         command, env=_env(vexora_sandbox), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

@@ -346,3 +346,32 @@ async def test_a_custom_profile_is_a_few_lines() -> None:
             register_profile(ph)
     finally:
         registry.register(VEXORA_IDR, replace=True)  # leave the registry as found
+
+
+def test_http_names_the_transport_a_client_creates() -> None:
+    settings: dict[str, Any] = {
+        "merchant_no": MERCHANT, "secret": SECRET, "base_url": "https://g.example"
+    }
+    with pytest.raises(ConfigurationError, match='"aiohttp" or "http11"'):
+        VexoraClient(**settings, http="h2")
+    with pytest.raises(ConfigurationError, match="aiohttp's"):
+        VexoraClient(**settings, http="http11", session=object())  # type: ignore[arg-type]
+
+
+async def test_a_client_on_http11_creates_links_and_closes_its_transport(
+    vexora_sandbox: Any,
+) -> None:
+    from vexora_async import ConnectError, Http11Transport, HttpRequest
+
+    async with vexora_sandbox.client("IDR", http="http11") as client:
+        transport = client._transport
+        assert isinstance(transport, Http11Transport)
+        request = request_from_wire(seeds.IDR_REQUEST)
+        link = await client.create_payment_link(request)
+        assert link.trade_no == request.trade_no
+        assert transport.connections() == 1  # kept alive between calls
+        await client.query_payment(request.trade_no)
+        assert transport.connections() == 1
+    assert transport.connections() == 0  # the client made it, so the client closed it
+    with pytest.raises(ConnectError):
+        await transport.send(HttpRequest("POST", vexora_sandbox.base_url, {}, b""))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks.soak import check, requests, soak
 from vexora_async import OrderRejected, OutcomeUnknown
 from vexora_async.batch import BatchResult, Created, Failed
@@ -10,8 +12,12 @@ from vexora_async.sandbox import TEST_MERCHANTS, Sandbox, run_sandbox
 MERCHANT = TEST_MERCHANTS[0].merchant_no
 
 
-async def test_a_small_soak_is_truthful() -> None:
-    summary, _ = await soak(orders=120, fault_rate=0.5, concurrency=16, seed=3, attempt_timeout=0.3)
+@pytest.mark.parametrize("transport", ["aiohttp", "http11"])
+async def test_a_small_soak_is_truthful(transport: str) -> None:
+    summary, _ = await soak(
+        orders=120, fault_rate=0.5, concurrency=16, seed=3, attempt_timeout=0.3,
+        transport=transport,
+    )
     assert summary["orders"] == 120
     assert summary["lies"] == summary["duplicates"] == summary["missing"] == 0
     assert summary["stored"] >= summary.get("created", 0) + summary.get("exists", 0)

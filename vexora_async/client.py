@@ -7,7 +7,7 @@ import functools
 import os
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -53,6 +53,27 @@ ENVIRONMENT: Mapping[str, str] = {
 DEFAULT_REGION = "IDR"
 
 
+def _own_transport(
+    http: str,
+    session: aiohttp.ClientSession | None,
+    connector: aiohttp.BaseConnector | None,
+    limit: int,
+    timeouts: Timeouts | None,
+) -> Transport:
+    """The transport a client creates (and closes) itself: ``http`` names which."""
+    if http == "aiohttp":
+        return AiohttpTransport(
+            session=session, connector=connector, limit=limit, timeouts=timeouts
+        )
+    if http != "http11":
+        raise ConfigurationError('http must be "aiohttp" or "http11"')
+    if session is not None or connector is not None:
+        raise ConfigurationError("session= and connector= are aiohttp's: not with http=\"http11\"")
+    from .transports.http11 import Http11Transport
+
+    return Http11Transport(limit=limit, timeouts=timeouts)
+
+
 class VexoraClient:
     """An async client for one merchant account on one gateway system.
 
@@ -62,7 +83,8 @@ class VexoraClient:
 
     The aiohttp session is created on first use inside the running loop. Pass ``transport``
     to use another one (it is then yours to close), or ``session``/``connector`` to share
-    aiohttp resources (never closed here).
+    aiohttp resources (never closed here). ``http="http11"`` makes the client create (and
+    close) the SDK's own lean ``Http11Transport`` instead of the aiohttp one.
     """
 
     def __init__(
@@ -85,6 +107,7 @@ class VexoraClient:
         profiles: ProfileRegistry | None = None,
         allow_insecure_http: bool = False,
         rate_limit: RateLimiter | None = None,
+        http: Literal["aiohttp", "http11"] = "aiohttp",
     ) -> None:
         check_merchant_no(merchant_no)
         check_secret(secret)
@@ -94,8 +117,8 @@ class VexoraClient:
         self.base_url = base_url
         self.profile = (profiles or registry).get(region)
         self._owns_transport = transport is None
-        self._transport: Transport = transport or AiohttpTransport(
-            session=session, connector=connector, limit=limit, timeouts=timeouts
+        self._transport: Transport = transport or _own_transport(
+            http, session, connector, limit, timeouts
         )
         payout = self.profile.payout
         signing = SigningMiddleware(

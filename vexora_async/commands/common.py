@@ -59,6 +59,11 @@ def add_credentials(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--secret", help="app secret (VEXORA_SECRET)")
     group.add_argument("--base-url", help="gateway base URL (VEXORA_BASE_URL)")
     group.add_argument("--region", help="region profile, e.g. IDR (VEXORA_REGION; default IDR)")
+    connection = parser.add_argument_group("connection")
+    connection.add_argument(
+        "--http", choices=("aiohttp", "http11"), default="aiohttp",
+        help="HTTP client: aiohttp's (default) or the SDK's lean HTTP/1.1 one, for less CPU",
+    )
 
 
 def add_rate_limit(parser: argparse.ArgumentParser) -> None:
@@ -105,6 +110,7 @@ def client_from(args: argparse.Namespace, **options: Any) -> VexoraClient:
     if missing:
         raise ConfigurationError("missing " + ", ".join(missing))
     given = {name: getattr(args, name) for name in ENV if getattr(args, name, None)}
+    options.setdefault("http", getattr(args, "http", None) or "aiohttp")
     limiter = rate_limit_from(args)
     if limiter is not None:
         options.setdefault("rate_limit", limiter)

@@ -120,6 +120,7 @@ class _Connection(asyncio.Protocol):
         self.counted = True  # holds one of the pool's ``limit`` places
         self.closed = False
         self.idle_since = 0.0
+        self.max_idle = pool.keepalive  # seconds idle before it is no longer trusted
         self.waiter: asyncio.Future[tuple[int, dict[str, str], bytes, bool]] | None = None
         self._lost: asyncio.Future[None] | None = None
         self._cap = 0
@@ -218,11 +219,34 @@ class _Connection(asyncio.Protocol):
         if waiter is not None and not waiter.done() and head is not None:
             waiter.set_result((head[1], head[2], body, reusable))
 
+    def _server_idle(self, value: str) -> None:
+        """``Keep-Alive: timeout=N``: trusted for a second less than N (never more than ours),
+        so that a request is not sent just as the server closes the connection."""
+        for item in value.split(","):
+            name, _, seconds = item.partition("=")
+            if name.strip(" \t").lower() == "timeout" and seconds.strip(" \t").isdecimal():
+                self.max_idle = min(self._pool.keepalive, int(seconds.strip(" \t")) - 1.0)
+
     def _take(self, data: bytes, start: int, end: int) -> None:
         self._size += end - start
         if self._size > self._cap:
             raise _Refused(f"a body larger than {self._cap} bytes")
         self._parts.append(data if start == 0 and end == len(data) else data[start:end])
+
+    def _body_part(self, data: bytes, at: int) -> int:
+        """Take what ``data`` holds, from ``at``, of the ``_remaining`` bytes; the new ``at``."""
+        take = min(self._remaining, len(data) - at)
+        if take:
+            self._take(data, at, at + take)
+            self._remaining -= take
+        return at + take
+
+    def _finish(self, data: bytes, at: int) -> bytes:
+        """The answer ended at ``at``; bytes beyond it mean the server is out of step."""
+        self._done(self._keep and at == len(data))
+        if at != len(data):
+            self.close()
+        return b""
 
     def _feed(self, data: bytes) -> bytes:
         """Parse what has arrived; returns what is left over for the next call."""
@@ -246,6 +270,8 @@ class _Connection(asyncio.Protocol):
                 self._head = (minor, status, headers)
                 connection = headers.get("connection", "").lower()
                 self._keep = minor == 1 and "close" not in connection
+                if "keep-alive" in headers:  # the server says how long it keeps idle ones
+                    self._server_idle(headers["keep-alive"])
                 coding = headers.get("transfer-encoding")
                 if self._head_only or status == 204 or status == 304:
                     self._mode, self._remaining = 1, 0
@@ -263,18 +289,10 @@ class _Connection(asyncio.Protocol):
                 else:
                     self._mode, self._keep = 6, False
             elif mode == 1:
-                take = min(self._remaining, len(data) - at)
-                if take:
-                    self._take(data, at, at + take)
-                    at += take
-                    self._remaining -= take
+                at = self._body_part(data, at)
                 if self._remaining:
                     return b""
-                # Bytes beyond the answer: the server is out of step with us.
-                self._done(self._keep and at == len(data))
-                if at != len(data):
-                    self.close()
-                return b""
+                return self._finish(data, at)
             elif mode == 2:
                 end = data.find(b"\r\n", at)
                 if end < 0:
@@ -288,11 +306,7 @@ class _Connection(asyncio.Protocol):
                 self._remaining = int(size, 16)
                 self._mode = 3 if self._remaining else 5
             elif mode == 3:
-                take = min(self._remaining, len(data) - at)
-                if take:
-                    self._take(data, at, at + take)
-                    at += take
-                    self._remaining -= take
+                at = self._body_part(data, at)
                 if self._remaining:
                     return b""
                 self._mode = 4
@@ -313,10 +327,7 @@ class _Connection(asyncio.Protocol):
                             raise _Refused("trailers larger than 64 KiB")
                         return data[at:]
                     at = end + 4
-                self._done(self._keep and at == len(data))
-                if at != len(data):
-                    self.close()
-                return b""
+                return self._finish(data, at)
             else:  # mode 6: everything until the connection ends
                 if at < len(data):
                     self._take(data, at, len(data))
@@ -331,6 +342,7 @@ class _Pool:
     ) -> None:
         self.loop = owner._bound_loop()
         self._owner = owner
+        self.keepalive = owner._keepalive
         self._host = host
         self._port = port
         self._tls = tls
@@ -348,10 +360,10 @@ class _Pool:
         idle = self._idle
         if not idle:
             return None
-        oldest = self.loop.time() - self._owner._keepalive
+        now = self.loop.time()
         while idle:
             connection = idle.pop()
-            if connection.idle_since >= oldest and connection.usable():
+            if now - connection.idle_since < connection.max_idle and connection.usable():
                 return connection
             connection.close()  # idle too long: the server may be closing it right now
         return None
