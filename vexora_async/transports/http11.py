@@ -77,7 +77,27 @@ def _parse_head(head: str) -> tuple[int, int, dict[str, str]]:
     if "\x00" in head or head.count("\r") != crlf or head.count("\n") != crlf:
         raise _Refused("a head with a bare CR, LF or NUL")
     lines = head.split("\r\n")
-    line = lines[0]
+    status = _STATUS_LINES.get(lines[0]) or _status_line(lines[0])
+    headers: dict[str, str] = {}
+    names = _NAMES
+    for text in lines[1:]:
+        name, colon, value = text.partition(":")
+        if not colon:
+            raise _Refused("a header line without a colon")
+        # obs-fold (a line opening with a space) is no token: refused by ``_lower_name``
+        key = names.get(name) or _lower_name(name)
+        value = value.strip(" \t")
+        if key in headers:  # repeated: one list, as RFC 9110 §5.3 reads it
+            headers[key] = f"{headers[key]}, {value}"
+        else:
+            headers[key] = value
+    return status[0], status[1], headers
+
+
+_STATUS_LINES: dict[str, tuple[int, int]] = {}  # a status line -> (minor version, status)
+
+
+def _status_line(line: str) -> tuple[int, int]:
     if (
         line[:7] != "HTTP/1."
         or line[7:8] not in ("0", "1")
@@ -87,21 +107,15 @@ def _parse_head(head: str) -> tuple[int, int, dict[str, str]]:
         or (len(line) > 12 and line[12] != " ")
     ):
         raise _Refused("a malformed status line")
-    headers: dict[str, str] = {}
-    for text in lines[1:]:
-        name, colon, value = text.partition(":")
-        if not colon:
-            raise _Refused("a header line without a colon")
-        key = _lower_name(name)  # obs-fold (a line opening with a space) fails here
-        value = value.strip(" \t")
-        if key in headers:  # repeated: one list, as RFC 9110 §5.3 reads it
-            headers[key] = f"{headers[key]}, {value}"
-        else:
-            headers[key] = value
-    return int(line[7]), int(line[9:12]), headers
+    found = int(line[7]), int(line[9:12])
+    if len(_STATUS_LINES) < 64:  # "HTTP/1.1 200 OK" and a few others, over and over
+        _STATUS_LINES[line] = found
+    return found
 
 
 def _content_length(text: str) -> int:
+    if text.isdecimal() and text.isascii() and len(text) <= 18:  # the usual: one number
+        return int(text)
     values = {part.strip(" \t") for part in text.split(",")}
     if len(values) != 1:
         raise _Refused("conflicting Content-Length values")
