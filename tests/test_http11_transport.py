@@ -439,6 +439,17 @@ async def test_the_servers_keep_alive_timeout_bounds_reuse(
         assert len(server.conns) == connections
 
 
+async def test_answers_with_one_head_never_share_their_headers() -> None:
+    """Identical heads are parsed once: each answer must still get headers of its own."""
+    async with serve(echo) as server, transport() as client:
+        first = await send_echo(server, client, b"one")
+        assert isinstance(first.headers, dict)
+        first.headers["content-length"] = "tampered"
+        first.headers["x-added"] = "yes"
+        second = await send_echo(server, client, b"two")
+        assert second.headers == {"content-length": "8"}
+
+
 # -- 3. chunked answers -----------------------------------------------------------------------
 
 

@@ -94,6 +94,22 @@ def _parse_head(head: str) -> tuple[int, int, dict[str, str]]:
     return status[0], status[1], headers
 
 
+# A server sends the same head over and over (its Date changes once a second): each distinct
+# head is parsed once, and every answer gets its own copy of the headers.
+_HEADS: dict[bytes, tuple[int, int, dict[str, str]]] = {}
+
+
+def _read_head(head: bytes) -> tuple[int, int, dict[str, str]]:
+    parsed = _HEADS.get(head)
+    if parsed is None:
+        parsed = _parse_head(head.decode("latin-1"))
+        if len(head) <= 1024:  # a long head is not remembered, and there are at most 32
+            if len(_HEADS) >= 32:
+                _HEADS.clear()
+            _HEADS[head] = parsed
+    return parsed[0], parsed[1], dict(parsed[2])
+
+
 _STATUS_LINES: dict[str, tuple[int, int]] = {}  # a status line -> (minor version, status)
 
 
@@ -275,7 +291,7 @@ class _Connection(asyncio.Protocol):
                     return data[at:]
                 if end - at > MAX_HEAD:
                     raise _Refused("a head larger than 64 KiB")
-                minor, status, headers = _parse_head(data[at:end].decode("latin-1"))
+                minor, status, headers = _read_head(data[at:end])
                 at = end + 4
                 if status < 200:  # interim (100, 103): the answer follows
                     if status == 101:
