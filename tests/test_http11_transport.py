@@ -525,7 +525,7 @@ async def _split_scenario(body: bytes, answer: bytes, splits: list[int]) -> None
 
 
 @pytest.mark.parametrize("loop", LOOPS)
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(case=framed_answers())
 def test_an_answer_split_anywhere_reads_the_same(
     loop: str, case: tuple[bytes, bytes, list[int]]
@@ -583,7 +583,7 @@ async def _mangled_scenario(answer: bytes) -> None:
 
 
 @pytest.mark.parametrize("loop", LOOPS)
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(answer=mangled_answers())
 def test_a_mangled_answer_fails_cleanly(loop: str, answer: bytes) -> None:
     # The server writes the bytes and closes: the client reads an answer or raises
