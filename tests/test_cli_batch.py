@@ -199,8 +199,9 @@ def test_verify_notify_accepts_a_genuine_one_only(
     assert main(["verify-notify", str(path), "--secret", SECRET]) == 1
 
 
+@pytest.mark.parametrize("http", ["aiohttp", "http11"])
 def test_query_reports_a_created_order(
-    vexora_sandbox: SandboxThread, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    vexora_sandbox: SandboxThread, tmp_path: Path, capsys: pytest.CaptureFixture[str], http: str
 ) -> None:
     source, out = tmp_path / "orders.csv", tmp_path / "results.jsonl"
     _write_csv(source, [_row(0, "Q")])
@@ -211,6 +212,8 @@ def test_query_reports_a_created_order(
         SECRET,
         "--base-url",
         vexora_sandbox.base_url,
+        "--http",
+        http,
     ]
     assert main(["batch", str(source), "--out", str(out), "--progress", "none", *credentials]) == 0
     vexora_sandbox.pay(MERCHANT, "CLIQ000000")

@@ -1094,17 +1094,25 @@ def held_scenario(release: asyncio.Event) -> Scenario:
     return scenario
 
 
-async def test_the_pool_wait_is_bounded_by_the_connect_timeout() -> None:
+@pytest.mark.parametrize(
+    ("connect", "attempt"),
+    [(0.2, WAIT), (30.0, 0.2)],
+    ids=["connect-timeout", "shorter-attempt-timeout"],
+)
+async def test_the_pool_wait_is_bounded(connect: float, attempt: float) -> None:
+    """By ``Timeouts.connect``, or by a shorter attempt timeout: never a 30 s wait. Nothing
+    was written, and the error says so: a ``ConnectError`` (AiohttpTransport cannot tell
+    in the second case, and says RequestTimeout)."""
     release = asyncio.Event()
     async with (
         serve(held_scenario(release)) as server,
-        transport(limit=1, timeouts=Timeouts(connect=0.2)) as client,
+        transport(limit=1, timeouts=Timeouts(connect=connect)) as client,
     ):
         held = asyncio.create_task(client.send(server.request(b"held"), timeout=WAIT))
         await server.wait_requests(1)
         started = time.monotonic()
         with pytest.raises(ConnectError):
-            await client.send(server.request(b"waiting"), timeout=WAIT)
+            await client.send(server.request(b"waiting"), timeout=attempt)
         assert time.monotonic() - started < 2.0
         assert len(server.requests) == 1  # the second request never left
         assert len(server.conns) == 1
@@ -1113,26 +1121,6 @@ async def test_the_pool_wait_is_bounded_by_the_connect_timeout() -> None:
         await send_echo(server, client, b"after")
         assert len(server.conns) == 1
         assert client.connections() == 1
-
-
-async def test_the_pool_wait_is_bounded_by_a_shorter_attempt_timeout() -> None:
-    release = asyncio.Event()
-    async with (
-        serve(held_scenario(release)) as server,
-        transport(limit=1, timeouts=Timeouts(connect=30.0)) as client,
-    ):
-        held = asyncio.create_task(client.send(server.request(b"held"), timeout=WAIT))
-        await server.wait_requests(1)
-        started = time.monotonic()
-        # Nothing was written, and the error says so (AiohttpTransport cannot tell, and
-        # says RequestTimeout). Either way, never a 30 s wait.
-        with pytest.raises(ConnectError):
-            await client.send(server.request(b"waiting"), timeout=0.2)
-        assert time.monotonic() - started < 2.0
-        assert len(server.requests) == 1
-        release.set()
-        assert (await held).body == b"echo:held"
-        await send_echo(server, client, b"after")
         assert len(server.conns) == 1
 
 
@@ -1501,8 +1489,8 @@ ON_UVLOOP: list[tuple[Callable[..., Coroutine[Any, Any, None]], tuple[object, ..
     (test_an_idle_connection_closed_by_the_server, (True, False)),
     (test_an_idle_connection_closed_by_the_server, (False, True)),
     (test_a_refused_connection_is_a_connect_error, ()),
-    (test_the_pool_wait_is_bounded_by_the_connect_timeout, ()),
-    (test_the_pool_wait_is_bounded_by_a_shorter_attempt_timeout, ()),
+    (test_the_pool_wait_is_bounded, (0.2, WAIT)),
+    (test_the_pool_wait_is_bounded, (30.0, 0.2)),
     (test_cancelling_a_send_in_flight_closes_its_connection, ()),
     (test_no_answer_in_time_is_a_request_timeout, ()),
     (test_many_concurrent_sends_each_get_their_own_answer, ()),
