@@ -57,6 +57,23 @@ async def server() -> AsyncIterator[tuple[str, asyncio.Event]]:
     async def huge(request: web.Request) -> web.Response:
         return web.Response(body=b"x" * 2048)
 
+    async def huge_trickle(request: web.Request) -> web.StreamResponse:
+        # Over the cap, in parts spaced out in time: not all there when the head is read.
+        response = web.StreamResponse()
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        for _ in range(4):
+            await response.write(b"x" * 512)
+            await asyncio.sleep(0.02)
+        await response.write_eof()
+        return response
+
+    async def huge_gzip(request: web.Request) -> web.Response:
+        # 200 bytes on the wire, 64 KiB once decompressed.
+        response = web.Response(body=b"x" * 65536)
+        response.enable_compression(web.ContentCoding.gzip)
+        return response
+
     async def trickle(request: web.Request) -> web.StreamResponse:
         # A body in chunks spaced out in time, as a slow network delivers it: the client's
         # first read returns only part of it. (The pause simulates the network; nothing
@@ -86,6 +103,8 @@ async def server() -> AsyncIterator[tuple[str, asyncio.Event]]:
     app.router.add_post("/stolen", steal)
     app.router.add_post("/hang", hang)
     app.router.add_post("/huge", huge)
+    app.router.add_post("/huge-trickle", huge_trickle)
+    app.router.add_post("/huge-gzip", huge_gzip)
     app.router.add_post("/trickle", trickle)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -138,13 +157,18 @@ async def test_no_answer_in_time_is_a_request_timeout(server: tuple[str, Any], n
         await transport.aclose()
 
 
+@pytest.mark.parametrize("path", ["/huge", "/huge-trickle", "/huge-gzip"])
 @pytest.mark.parametrize("name", sorted(TRANSPORTS))
-async def test_an_oversized_body_is_refused(server: tuple[str, Any], name: str) -> None:
+async def test_an_oversized_body_is_refused(server: tuple[str, Any], name: str, path: str) -> None:
+    """Over the cap whether it arrived whole with its head, in parts, or compressed; and
+    the next request on the transport gets its own answer."""
     url, _ = server
     transport = TRANSPORTS[name](max_body_size=1024)
     try:
-        with pytest.raises(ConnectionDropped):
-            await transport.send(HttpRequest("POST", url + "/huge", {}, b""))
+        with pytest.raises(ConnectionDropped, match="larger than 1024 bytes"):
+            await transport.send(HttpRequest("POST", url + path, {}, b""))
+        echo = HttpRequest("POST", url + "/echo", {"merchantNo": "1"}, b"ok")
+        assert (await transport.send(echo)).body == b"ok"
     finally:
         await transport.aclose()
 

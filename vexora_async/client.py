@@ -18,6 +18,7 @@ from .batch import BatchRun
 from .call import ApiCall, Envelope
 from .codes import DEFAULT_CODES, GatewayCodes
 from .credentials import check_merchant_no, check_secret
+from .direct import chain, create_order
 from .errors import ConfigurationError, ValidationError, Violation
 from .hosts import is_loopback_host
 from .logs import configure_from_env
@@ -26,14 +27,13 @@ from .middleware import (
     SigningMiddleware,
     Slot,
     arrange,
-    compose,
     epoch_millis,
     sender,
 )
 from .models import CheckoutRequest, PaymentLink, PaymentState
 from .payout_models import Balance, Payout, PayoutRequest, PayoutState
 from .ratelimit import RateLimiter, RateLimitMiddleware
-from .reconcile import OrderKind, create_truthfully, query_state
+from .reconcile import OrderKind, query_state
 from .regions import ProfileRegistry, RegionProfile, registry
 from .responses import RawResponse
 from .retry import AttemptHook, RequestHook, RetryMiddleware, RetryPolicy
@@ -155,7 +155,7 @@ class VexoraClient:
             middlewares, retrying, signing, per_attempt=limited
         )
         self._end = sender(self._transport, base_url)
-        self._send = compose(self.middlewares, self._end)
+        self._send = chain(self.middlewares, self._end)
         self._checkout = OrderKind(
             "checkout",
             self.profile.checkout_path,
@@ -227,7 +227,7 @@ class VexoraClient:
         derived.middlewares = tuple(
             retrying if link is self._retry else link for link in self.middlewares
         )
-        derived._send = compose(derived.middlewares, self._end)
+        derived._send = chain(derived.middlewares, self._end)
         return derived
 
     @property
@@ -305,18 +305,10 @@ class VexoraClient:
         order (a resumed batch).
         """
         fields = self.profile.prepare(request)
-        return await create_truthfully(
-            self._send,
-            self._checkout,
-            self.codes,
-            request.trade_no,
-            fields,
-            timeout=timeout,
-            policy=retry or self.retry_policy,
-            clock=self._retry.clock,
-            sleep=self._retry.sleep,
-            maybe_sent=maybe_sent,
-        )
+        return await create_order(
+            self._send, self._checkout, self.codes, request.trade_no, fields, timeout,
+            retry or self.retry_policy, self._retry.clock, self._retry.sleep, maybe_sent,
+        )  # fmt: skip
 
     def create_payment_links(
         self,

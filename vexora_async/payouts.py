@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .batch import BatchRun
 from .call import ApiCall
+from .direct import create_order
 from .envelope import refusal
 from .errors import ConfigurationError
 from .payout_models import Balance, Payout, PayoutRequest, PayoutState
 from .payout_rules import PayoutProfile
-from .reconcile import OrderKind, create_truthfully, query_state
+from .reconcile import OrderKind, query_state
 from .retry import RetryPolicy
 from .wire import structure_response
 
@@ -70,18 +71,10 @@ async def create_payout(
     """See ``VexoraClient.create_payout``."""
     profile = payout_profile(client)
     fields = profile.prepare(request)  # every violation, before anything is sent
-    return await create_truthfully(
-        client._send,
-        payout_kind(profile),
-        client.codes,
-        request.trade_no,
-        fields,
-        timeout=timeout,
-        policy=retry or client.retry_policy,
-        clock=client._retry.clock,
-        sleep=client._retry.sleep,
-        maybe_sent=maybe_sent,
-    )
+    return await create_order(
+        client._send, payout_kind(profile), client.codes, request.trade_no, fields, timeout,
+        retry or client.retry_policy, client._retry.clock, client._retry.sleep, maybe_sent,
+    )  # fmt: skip
 
 
 def create_payouts(

@@ -43,7 +43,7 @@ from .responses import annotate
 from .retry import RetryPolicy
 from .wire import structure_response
 
-__all__ = ["OrderKind", "create_truthfully", "query_state"]
+__all__ = ["FirstAttempt", "OrderKind", "create_truthfully", "query_state"]
 
 Result = TypeVar("Result")
 State = TypeVar("State")
@@ -63,6 +63,16 @@ class OrderKind(Generic[Result, State]):
     state: type[State]
     # Other spellings of the create answer's keys, by wire name (the profile's response shape).
     result_aliases: Mapping[str, tuple[str, ...]] | None = None
+
+
+@attrs.frozen
+class FirstAttempt:
+    """A create whose first attempt was made before ``create_truthfully`` was called: the
+    call's ``deadline`` as it was set then, and ``send``, the chain carrying on from that
+    attempt (for the first round; ``create_truthfully``'s own ``send`` after)."""
+
+    deadline: float | None
+    send: Send
 
 
 @attrs.define
@@ -118,12 +128,18 @@ async def create_truthfully(
     clock: Callable[[], float],
     sleep: Callable[[float], Awaitable[object]],
     maybe_sent: bool = False,
+    first: FirstAttempt | None = None,
 ) -> Result:
     """Create one order and report only what the gateway proved (see the module doc).
 
     ``maybe_sent``: an earlier run may already have sent this order (a resumed batch).
+    ``first``: its first attempt was already made (``direct.py``); carry on from it.
     """
-    deadline = None if policy.deadline is None else clock() + policy.deadline
+    if first is None:
+        deadline = None if policy.deadline is None else clock() + policy.deadline
+        sending = send
+    else:
+        deadline, sending = first.deadline, first.send
     if timeout is None:
         timeout = policy.attempt_timeout  # what the retry link would pick: resolved once
     known: list[str] = []
@@ -139,8 +155,9 @@ async def create_truthfully(
             kind.create_operation, kind.create_path, fields, trade_no, timeout,
             retry=policy, deadline=deadline,
         )  # fmt: skip
+        chain, sending = sending, send  # ``first.send`` carries on for the first round only
         try:
-            envelope = await send(call)
+            envelope = await chain(call)
         except VexoraError as exc:
             attempts += exc.attempts
             maybe_sent = maybe_sent or exc.maybe_sent

@@ -35,6 +35,7 @@ from .outcome import Delivery, delivery_of, is_retryable
 __all__ = [
     "AttemptEvent",
     "AttemptHook",
+    "MadeAttempt",
     "RequestEvent",
     "RequestHook",
     "RetryMiddleware",
@@ -139,6 +140,23 @@ AttemptHook = Callable[[AttemptEvent], Awaitable[None]]
 RequestHook = Callable[[RequestEvent], Awaitable[None]]
 
 
+class MadeAttempt:
+    """An attempt made before the retry link was called (the default chain's first, see
+    ``direct.py``): when it began and what it ended in, an answer or a typed error."""
+
+    __slots__ = ("begun", "outcome")
+
+    def __init__(self, begun: float, outcome: Envelope | VexoraError) -> None:
+        self.begun = begun
+        self.outcome = outcome
+
+    def envelope(self) -> Envelope:
+        """The answer, or the attempt's error raised again."""
+        if isinstance(self.outcome, VexoraError):
+            raise self.outcome
+        return self.outcome
+
+
 class RetryMiddleware:
     """The retry loop, a link of the chain. ``sleep``, ``clock`` and ``random`` are
     injectable so tests can check the schedule without waiting; the client uses the same
@@ -163,7 +181,11 @@ class RetryMiddleware:
         self._random = random
         self.system_error_codes = frozenset(system_error_codes)
 
-    async def __call__(self, call: ApiCall, next_: Next) -> Envelope:
+    async def __call__(
+        self, call: ApiCall, next_: Next, made: MadeAttempt | None = None
+    ) -> Envelope:
+        """Run ``call``'s attempts down ``next_``. ``made``: its first attempt was already
+        made outside the chain (``direct.py``); the loop carries on from its outcome."""
         policy: RetryPolicy = call.retry or self.policy
         clock = self.clock
         deadline = call.deadline
@@ -173,27 +195,34 @@ class RetryMiddleware:
         maybe_sent = False  # did any attempt so far possibly reach the gateway unanswered?
         while True:
             attempt += 1
-            begun = clock()
-            timeout = call.timeout if call.timeout is not None else policy.attempt_timeout
-            if deadline is not None:
-                left = deadline - begun
-                if left <= 0:
-                    raise self._stamp(
-                        RequestTimeout("the call's deadline passed before this attempt"),
-                        call, attempt - 1, maybe_sent,
-                    )  # fmt: skip
-                if timeout is None or left < timeout:
-                    timeout = left
-            if self.on_request is not None:
-                await self.on_request(RequestEvent(call.operation, call.trade_no, attempt))
+            if made is None:
                 begun = clock()
+                timeout = call.timeout if call.timeout is not None else policy.attempt_timeout
+                if deadline is not None:
+                    left = deadline - begun
+                    if left <= 0:
+                        raise self._stamp(
+                            RequestTimeout("the call's deadline passed before this attempt"),
+                            call, attempt - 1, maybe_sent,
+                        )  # fmt: skip
+                    if timeout is None or left < timeout:
+                        timeout = left
+                if self.on_request is not None:
+                    await self.on_request(RequestEvent(call.operation, call.trade_no, attempt))
+                    begun = clock()
+            else:
+                begun = made.begun
             envelope: Envelope | None = None
             error: VexoraError | None = None
             retry_after: float | None = None
             try:
-                # The first attempt usually runs with the call's own timeout: no copy then.
-                same = attempt == call.attempt and timeout == call.timeout
-                envelope = await next_(call if same else call.for_attempt(attempt, timeout))
+                if made is not None:
+                    earlier, made = made, None  # (cleared first: its error raises here)
+                    envelope = earlier.envelope()
+                else:
+                    # The first attempt usually runs with the call's own timeout: no copy.
+                    same = attempt == call.attempt and timeout == call.timeout
+                    envelope = await next_(call if same else call.for_attempt(attempt, timeout))
             except VexoraError as exc:
                 error = exc
                 delivery = delivery_of(exc)

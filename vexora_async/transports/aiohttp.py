@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import ssl as _ssl
 from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
@@ -56,6 +57,11 @@ class AiohttpTransport:
         self._max_body = max_body_size
         self._ssl = ssl
         self._closed = False
+        # Keywords for every request in a task: a session not ours gets our connect-only
+        # timeout (its own could end attempts that ``_deadlines`` keeps).
+        self._options: dict[str, Any] = (
+            {} if session is None else {"timeout": self._connect_only}
+        )
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop the session lives on
         self._parsed: dict[str, URL] = {}
         # The last headers sent, as given, as they were then, and in aiohttp's own type.
@@ -91,10 +97,14 @@ class AiohttpTransport:
         session = self._session or self._open_session()
         seconds = DEFAULT_ATTEMPT_TIMEOUT if timeout is None else timeout
         task = asyncio.current_task()
-        client_timeout = self._connect_only
+        # Our own session's default is ``_connect_only``: then no ``timeout=`` at all (each
+        # keyword costs aiohttp a search through its thirty parameters).
+        options = self._options
         if task is None:  # not in a task: aiohttp's own timer then
             due = None
-            client_timeout = aiohttp.ClientTimeout(total=seconds, connect=self._timeouts.connect)
+            options = {
+                "timeout": aiohttp.ClientTimeout(total=seconds, connect=self._timeouts.connect)
+            }
         else:
             due = self._deadlines.start(task, seconds)
         try:
@@ -105,29 +115,29 @@ class AiohttpTransport:
                 self._url(request.url),
                 data=request.body,
                 headers=self._headers(request.headers),
-                timeout=client_timeout,
                 # Never followed: that would re-send the signed body, with payer data, to
                 # whatever host Location names (plain http too). A 3xx is a typed error.
                 allow_redirects=False,
+                **options,
             )
             try:
-                length = response.content_length
-                if length is not None and length <= self._max_body and not response.headers.get(
-                    "Content-Encoding"
-                ):
-                    # Exactly `length` bytes: within the cap. From our own session (no
-                    # trace hooks to tell) the stream is read directly: ``read()`` adds two
-                    # coroutines, and ``release()`` below returns the connection either way.
-                    body = await (
-                        response.content.read() if self._owns_session else response.read()
-                    )
+                content = response.content
+                if self._owns_session and content.is_eof():
+                    # The whole answer has arrived (a small one does, with its head): take
+                    # it without a wait. (No trace hooks on our own session to tell.)
+                    body = content.read_nowait()
+                    if len(body) > self._max_body:
+                        raise _too_large(self._max_body)
                 else:
-                    body = await self._read_capped(response)
+                    body = await self._read(response)
             except BaseException:
                 response.close()  # a half-read connection cannot go back to the pool
                 raise
             response.release()
-            return HttpResponse(response.status, LowerCaseHeaders(response.headers), body)
+            # tuple.__new__: the named tuple's own __new__ is a Python call, twice the cost.
+            return tuple.__new__(
+                HttpResponse, (response.status, LowerCaseHeaders(response.headers), body)
+            )
         # Order matters: the connector errors subclass the OS and timeout errors below.
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             raise ConnectError(f"could not connect: {type(exc).__name__}") from None
@@ -161,13 +171,25 @@ class AiohttpTransport:
                 self._parsed[url] = parsed
         return parsed
 
+    async def _read(self, response: aiohttp.ClientResponse) -> bytes:
+        """The body of an answer still arriving (or from a session that is not ours)."""
+        length = response.content_length
+        if length is not None and length <= self._max_body and not response.headers.get(
+            "Content-Encoding"
+        ):
+            # Exactly `length` bytes: within the cap. From our own session (no trace hooks
+            # to tell) the stream is read directly: ``read()`` adds two coroutines, and the
+            # caller's ``release()`` returns the connection either way.
+            return await (response.content.read() if self._owns_session else response.read())
+        return await self._read_capped(response)
+
     async def _read_capped(self, response: aiohttp.ClientResponse) -> bytes:
         """The whole body, refused past the size cap. ``content.read(n)`` would return only
         what has arrived so far: a body split over several reads would come back cut."""
         limit = self._max_body
         length = response.content_length
         if length is not None and length > limit:
-            raise ConnectionDropped(f"response body larger than {limit} bytes")
+            raise _too_large(limit)
         chunks: list[bytes] = []
         size = 0
         # Counted as it arrives (after decompression), so a compressed body cannot grow past
@@ -175,7 +197,7 @@ class AiohttpTransport:
         while chunk := await response.content.readany():
             size += len(chunk)
             if size > limit:
-                raise ConnectionDropped(f"response body larger than {limit} bytes")
+                raise _too_large(limit)
             chunks.append(chunk)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
@@ -190,3 +212,6 @@ class AiohttpTransport:
     def __repr__(self) -> str:
         return f"AiohttpTransport(limit={self._limit}, timeouts={self._timeouts!r})"
 
+
+def _too_large(limit: int) -> ConnectionDropped:
+    return ConnectionDropped(f"response body larger than {limit} bytes")
