@@ -45,6 +45,21 @@ def envelope(
     return json.dumps(body).encode()
 
 
+class FakeTime:
+    """An injected clock and sleep: sleeping advances the clock, nothing waits."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
 class Recorder:
     """A MemoryTransport handler that records requests and answers with a fixed response."""
 

@@ -34,7 +34,7 @@ from vexora_async.outcome import outcome_of
 from vexora_async.retry import RetryMiddleware
 
 from . import seed_examples as seeds
-from .helpers import MERCHANT, SECRET, envelope, link_data, request_from_wire
+from .helpers import MERCHANT, SECRET, FakeTime, envelope, link_data, request_from_wire
 
 TRADE = seeds.IDR_REQUEST["tradeNo"]
 STATE = {"tradeNo": TRADE, "platFormTradeNo": "PF1", "status": "0015", "amount": 1000000}
@@ -70,21 +70,6 @@ ANSWERS: dict[str, Callable[[], HttpResponse | VexoraError]] = {
 }
 CREATE_ANSWERS = sorted(set(ANSWERS) - {"found", "not_found"})
 QUERY_ANSWERS = sorted(ANSWERS)
-
-
-class FakeTime:
-    """An injected clock and sleep: sleeping advances the clock, nothing waits."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 class Gateway:

@@ -35,7 +35,7 @@ from vexora_async.signing import verify
 from vexora_async.transports.base import HttpRequest, HttpResponse
 
 from . import seed_examples as seeds
-from .helpers import MERCHANT, SECRET, link_data, request_from_wire
+from .helpers import MERCHANT, SECRET, FakeTime, link_data, request_from_wire
 
 BASE = "https://gw.example/indonesia"
 CHECKOUT = BASE + "/v1/vexora/checkout"
@@ -49,21 +49,6 @@ CONNECT_REFUSED = aiohttp.ClientConnectorError(
 
 def _envelope(code: str = "0000", data: Any = None, msg: str = "success") -> dict[str, Any]:
     return {"msg": msg, "code": code, "timestamp": 1, "success": code == "0000", "data": data}
-
-
-class FakeTime:
-    """An injected clock and sleep: sleeping advances the clock, nothing waits."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
