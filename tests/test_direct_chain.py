@@ -35,9 +35,12 @@ from vexora_async.retry import RetryMiddleware
 
 from . import seed_examples as seeds
 from .helpers import MERCHANT, SECRET, FakeTime, envelope, link_data, request_from_wire
+from .payout_support import payout_request
 
 TRADE = seeds.IDR_REQUEST["tradeNo"]
 STATE = {"tradeNo": TRADE, "platFormTradeNo": "PF1", "status": "0015", "amount": 1000000}
+PAYOUT_TRADE = "PO-0001"
+PAYOUT = {"tradeNo": PAYOUT_TRADE, "platFormTradeNo": "po1", "status": "0015", "amount": "100000"}
 
 
 def _json(status: int, body: bytes, **headers: str) -> Callable[[], HttpResponse]:
@@ -48,13 +51,15 @@ def _json(status: int, body: bytes, **headers: str) -> Callable[[], HttpResponse
 # every use: the links write what they learned onto them.
 ANSWERS: dict[str, Callable[[], HttpResponse | VexoraError]] = {
     "accepted": _json(200, envelope(link_data(TRADE))),
-    "accepted_unreadable": _json(200, envelope({"tradeNo": TRADE})),
+    "accepted_unreadable": _json(200, envelope({"tradeNo": TRADE, "status": ["0015"]})),
     "accepted_no_data": _json(200, envelope()),
     "refused": _json(200, envelope(None, "1000", "amount: below_minimum")),
     "system_error": _json(200, envelope(None, "5000", "system busy")),
     "authentication": _json(200, envelope(None, "1002", "merchant not exist")),
     "not_found": _json(200, envelope(None, "8000", "order not found")),
     "found": _json(200, envelope(STATE)),
+    "payout_accepted": _json(200, envelope(PAYOUT)),
+    "payout_found": _json(200, envelope(PAYOUT)),
     "unknown_code": _json(200, envelope(None, "7777", "new")),
     "control_text": _json(200, envelope(None, "1000", "bad\x00msg")),
     "http_500": _json(500, b"<html>busy</html>"),
@@ -68,7 +73,7 @@ ANSWERS: dict[str, Callable[[], HttpResponse | VexoraError]] = {
     "timeout": lambda: RequestTimeout("no answer in time"),
     "dropped": lambda: ConnectionDropped("connection failed: reset"),
 }
-CREATE_ANSWERS = sorted(set(ANSWERS) - {"found", "not_found"})
+CREATE_ANSWERS = sorted(set(ANSWERS) - {"found", "not_found", "payout_found"})
 QUERY_ANSWERS = sorted(ANSWERS)
 
 
@@ -90,7 +95,8 @@ class Gateway:
         self._time.now += 0.25
         kind = "query" if "query" in request.url.lower() else "checkout"
         script = self._scripts[kind]
-        name = script.pop(0) if script else ("accepted" if kind == "checkout" else "not_found")
+        accepted = "payout_accepted" if "disbursements" in request.url else "accepted"
+        name = script.pop(0) if script else (accepted if kind == "checkout" else "not_found")
         answer = ANSWERS[name]()
         if isinstance(answer, VexoraError):
             raise answer
@@ -142,16 +148,23 @@ async def _run(
     *,
     direct: bool,
     logs: _Collect,
+    payout: bool = False,
 ) -> dict[str, Any]:
     time = FakeTime()
     gateway = Gateway(creates, queries, time)
     client = _client(gateway, time, policy, direct=direct)
-    request = request_from_wire(seeds.IDR_REQUEST)
     error: BaseException | None = None
     result: object = None
     start = len(logs.records)
     try:
-        result = await client.create_payment_link(request, timeout=timeout, maybe_sent=maybe_sent)
+        if payout:
+            order = payout_request("IDR", PAYOUT_TRADE, "https://merchant.example/payouts")
+            result = await client.create_payout(order, timeout=timeout, maybe_sent=maybe_sent)
+        else:
+            request = request_from_wire(seeds.IDR_REQUEST)
+            result = await client.create_payment_link(
+                request, timeout=timeout, maybe_sent=maybe_sent
+            )
     except VexoraError as exc:
         error = exc
     return {
@@ -198,7 +211,7 @@ POLICIES = st.builds(
 
 
 @settings(
-    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
     creates=st.lists(st.sampled_from(CREATE_ANSWERS), min_size=1, max_size=4),
@@ -206,6 +219,7 @@ POLICIES = st.builds(
     policy=POLICIES,
     maybe_sent=st.booleans(),
     timeout=st.sampled_from([None, 0.5, 20.0]),
+    payout=st.booleans(),
 )
 async def test_the_shortcut_ends_every_create_as_the_full_chain_does(
     creates: list[str],
@@ -213,11 +227,13 @@ async def test_the_shortcut_ends_every_create_as_the_full_chain_does(
     policy: RetryPolicy,
     maybe_sent: bool,
     timeout: float | None,
+    payout: bool,
     logs: _Collect,
 ) -> None:
+    """Payment links and payouts (their own paths, timestamp type and result)."""
     args = (creates, queries, policy, maybe_sent, timeout)
-    full = await _run(*args, direct=False, logs=logs)
-    short = await _run(*args, direct=True, logs=logs)
+    full = await _run(*args, direct=False, logs=logs, payout=payout)
+    short = await _run(*args, direct=True, logs=logs, payout=payout)
     assert short == full
 
 
