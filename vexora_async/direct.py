@@ -3,9 +3,9 @@
 A client with only its own links (no middleware, hook or rate limit of yours) has the chain
 ``RETRY -> SIGNING -> send``, and almost every create on it is one attempt answered
 "accepted". Passing that attempt through the links (the retry loop, signing, sending and
-reconciliation, each a coroutine or a call of its own) cost a fifth of the SDK's own CPU
-per link. ``DefaultChain.create`` makes that attempt directly, with the same signing,
-request and decoding the links use.
+reconciliation, each a coroutine or a call of its own) cost about 16,000 of the SDK's
+110,000 instructions per link. ``DefaultChain.create`` makes that attempt directly, with
+the same signing, request and decoding the links use.
 
 Whatever else the attempt ends in (a typed error, a refusal, a system-error code, an
 accepted answer that cannot be read) is handed over as the chain's first attempt: the
