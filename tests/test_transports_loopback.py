@@ -234,3 +234,36 @@ def test_one_client_in_two_event_loops_fails_fast(vexora_sandbox: Any, name: str
     finally:
         first.run_until_complete(transport.aclose())  # closed where it lives: nothing leaks
         first.close()
+
+
+CUT_SHORT = {
+    "length": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    b'{"code":"0000","msg":"half"}',
+    "chunked": b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+    b'Transfer-Encoding: chunked\r\n\r\n1c\r\n{"code":"0000","msg":"half"}\r\n',
+}
+
+
+@pytest.mark.parametrize("cut", sorted(CUT_SHORT))
+@pytest.mark.parametrize("name", sorted(TRANSPORTS))
+async def test_an_answer_cut_short_is_never_taken_for_whole(name: str, cut: str) -> None:
+    """The server sends part of an answer (fewer bytes than its length, or no last chunk)
+    and closes: that is a dropped connection (maybe sent), never the part as the answer,
+    however early the part and the close arrive."""
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(CUT_SHORT[cut])
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    transport = TRANSPORTS[name]()
+    try:
+        with pytest.raises(ConnectionDropped):
+            await transport.send(HttpRequest("POST", f"http://127.0.0.1:{port}/x", {}, b"{}"))
+    finally:
+        await transport.aclose()
+        server.close()
+        await server.wait_closed()
