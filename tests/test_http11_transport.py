@@ -1121,14 +1121,23 @@ async def test_the_pool_wait_is_bounded(connect: float, attempt: float) -> None:
         assert len(server.conns) == 1
 
 
+async def _held_and_waiting(
+    server: RawServer, client: Http11Transport
+) -> tuple[asyncio.Task[HttpResponse], asyncio.Task[HttpResponse]]:
+    """A send holding the only pooled connection (answered on release) and one queued for
+    it, given ten turns of the loop to (wrongly) go elsewhere."""
+    held = asyncio.create_task(client.send(server.request(b"held"), timeout=WAIT))
+    await server.wait_requests(1)
+    waiting = asyncio.create_task(client.send(server.request(b"waiting"), timeout=WAIT))
+    for _ in range(10):
+        await asyncio.sleep(0)
+    return held, waiting
+
+
 async def test_a_send_waits_for_the_pool_then_reuses_the_connection() -> None:
     release = asyncio.Event()
     async with serve(held_scenario(release)) as server, transport(limit=1) as client:
-        held = asyncio.create_task(client.send(server.request(b"held"), timeout=WAIT))
-        await server.wait_requests(1)
-        waiting = asyncio.create_task(client.send(server.request(b"waiting"), timeout=WAIT))
-        for _ in range(10):
-            await asyncio.sleep(0)
+        held, waiting = await _held_and_waiting(server, client)
         assert not waiting.done()
         assert len(server.conns) == 1  # it waits, it does not open a second connection
         release.set()
@@ -1141,11 +1150,7 @@ async def test_a_send_waits_for_the_pool_then_reuses_the_connection() -> None:
 async def test_cancelling_a_send_waiting_for_the_pool_leaks_nothing() -> None:
     release = asyncio.Event()
     async with serve(held_scenario(release)) as server, transport(limit=1) as client:
-        held = asyncio.create_task(client.send(server.request(b"held"), timeout=WAIT))
-        await server.wait_requests(1)
-        waiting = asyncio.create_task(client.send(server.request(b"waiting"), timeout=WAIT))
-        for _ in range(5):
-            await asyncio.sleep(0)
+        held, waiting = await _held_and_waiting(server, client)
         waiting.cancel()
         with pytest.raises(asyncio.CancelledError):
             await waiting
