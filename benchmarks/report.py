@@ -13,11 +13,17 @@ __all__ = ["evaluate_targets", "markdown", "plot"]
 
 # The issue's targets, all at client CPU per link (medians of the within-repeat figures).
 OVERHEAD_BUDGET_US = 25.0  # SDK - floor
+# The issue set that budget where the floor cost about 150 µs a link. CPU per link scales
+# with the machine's speed (this VM's floor has measured 92 to 159), so the budget as a
+# share of the floor is the same target on any machine: SDK ÷ floor ≤ 1 + 25/150.
+REFERENCE_FLOOR_US = 150.0
+OVERHEAD_RATIO_BUDGET = round(1 + OVERHEAD_BUDGET_US / REFERENCE_FLOOR_US, 3)
 BATCH_BUDGET_US = 5.0  # create_payment_links - single calls
 RSS_GROWTH_LIMIT = 0.10
 TARGET_CONCURRENCY = 64
 # The stub must never set the pace: above this CPU busy share in any run, say so.
 STUB_BUSY_LIMIT = 0.5
+TARGET_CLIENTS = frozenset({"floor", "aiohttp", "sdk", "sdk-batch"})
 DASH = "\N{EN DASH}"  # an empty cell
 LABELS = {key: label for key, label, *_ in PAIRS}
 TIMES = "\N{MULTIPLICATION SIGN}"
@@ -36,6 +42,12 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
         figure = paired.get(concurrency, {}).get(key, {})
         return [figure["min"], figure["max"]] if len(figure.get("values", ())) > 1 else None
 
+    def interval_of(concurrency: str, key: str) -> list[float] | None:
+        figure = paired.get(concurrency, {}).get(key, {})
+        if len(figure.get("values", ())) < 2 or figure.get("low") is None:
+            return None  # one repeat, or an earlier run's results without the interval
+        return [figure["low"], figure["high"]]
+
     concurrencies = list(paired)
     at = str(TARGET_CONCURRENCY) if str(TARGET_CONCURRENCY) in paired else (
         concurrencies[0] if concurrencies else None
@@ -46,15 +58,27 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             found.append({
                 "target": f"SDK live overhead (SDK - floor) ≤ {OVERHEAD_BUDGET_US:g} µs of CPU "
                           f"per link (c={at})",
-                "value": value, "range": spread_of(at, "overhead"), "limit": OVERHEAD_BUDGET_US,
+                "value": value, "range": spread_of(at, "overhead"),
+                "interval": interval_of(at, "overhead"), "limit": OVERHEAD_BUDGET_US,
                 "holds": value <= OVERHEAD_BUDGET_US,
+            })
+        value = median(at, "sdk/floor")
+        if value is not None:
+            found.append({
+                "target": f"SDK ÷ floor ≤ {OVERHEAD_RATIO_BUDGET:g}{TIMES} (c={at}; the "
+                          f"{OVERHEAD_BUDGET_US:g} µs budget on the issue's "
+                          f"{REFERENCE_FLOOR_US:g} µs floor, on any machine)",
+                "value": value, "range": spread_of(at, "sdk/floor"),
+                "interval": interval_of(at, "sdk/floor"),
+                "limit": OVERHEAD_RATIO_BUDGET, "holds": value <= OVERHEAD_RATIO_BUDGET,
             })
     for concurrency in concurrencies:
         value = median(concurrency, "sdk/aiohttp")
         if value is not None:
             found.append({
                 "target": f"SDK CPU per link ≤ hand-written aiohttp's (c={concurrency})",
-                "value": value, "range": spread_of(concurrency, "sdk/aiohttp"), "limit": 1.0,
+                "value": value, "range": spread_of(concurrency, "sdk/aiohttp"),
+                "interval": interval_of(concurrency, "sdk/aiohttp"), "limit": 1.0,
                 "holds": value <= 1.0,
             })
     if at is not None:
@@ -63,7 +87,8 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             found.append({
                 "target": f"create_payment_links within {BATCH_BUDGET_US:g} µs per link of "
                           f"single calls (c={at})",
-                "value": value, "range": spread_of(at, "batch_extra"), "limit": BATCH_BUDGET_US,
+                "value": value, "range": spread_of(at, "batch_extra"),
+                "interval": interval_of(at, "batch_extra"), "limit": BATCH_BUDGET_US,
                 "holds": value <= BATCH_BUDGET_US,
             })
     batch = sorted(report.get("batch_rss") or [], key=lambda b: b["n"])
@@ -75,25 +100,30 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
                        f"of {small['n']:,}"),
             "value": round(growth, 4), "holds": growth <= RSS_GROWTH_LIMIT,
         })
-    busiest = max(
-        # ``is not None``: a tiny run can measure the stub at 0.0 busy, which still counts.
-        (r["server_cpu_util"] for r in report.get("runs", [])
-         if r.get("server_cpu_util") is not None),
-        default=None,
-    )
-    if busiest is not None:
-        found.append({
-            "target": f"the stub gateway was never the bottleneck (≤ {STUB_BUSY_LIMIT:.0%} "
-                      "CPU busy in every run)",
-            "value": busiest, "holds": busiest <= STUB_BUSY_LIMIT,
-        })
+    # The targets compare these clients: the stub must never set their pace. Faster
+    # clients (Http11Transport) can keep it busier; their runs are reported apart.
+    for judged, what in ((True, "the targets' clients"), (False, "the other clients")):
+        busiest = max(
+            # ``is not None``: a tiny run can measure the stub at 0.0 busy, which still counts.
+            (r["server_cpu_util"] for r in report.get("runs", [])
+             if r.get("server_cpu_util") is not None
+             and (r["client"] in TARGET_CLIENTS) == judged),
+            default=None,
+        )
+        if busiest is not None:
+            found.append({
+                "target": f"the stub gateway was never the bottleneck (≤ {STUB_BUSY_LIMIT:.0%} "
+                          f"CPU busy in every run of {what})",
+                "value": busiest, "holds": busiest <= STUB_BUSY_LIMIT,
+            })
     return found
 
 
 def verdict(target: dict[str, Any]) -> str:
-    """``holds`` or ``does not hold`` by the median, ``unclear`` when the repeats' range
-    straddles the limit (the machine's noise is larger than the distance to the target)."""
-    low_high = target.get("range")
+    """``holds`` or ``does not hold`` by the median, ``unclear`` when the 95% interval of
+    the median (else, for an earlier run's results, the repeats' range) straddles the limit:
+    the machine's noise is then larger than the distance to the target."""
+    low_high = target.get("interval") or target.get("range")
     if low_high and target.get("limit") is not None and low_high[0] <= target["limit"] < (
         low_high[1]
     ):
@@ -267,10 +297,15 @@ def markdown(report: dict[str, Any]) -> str:
         ]
     targets = report.get("targets")
     if targets:
-        lines += ["", "## Targets (medians of the within-repeat figures)", ""]
+        lines += [
+            "", "## Targets (medians of the within-repeat figures)", "",
+            "A target is unclear when the 95% interval of its median straddles the limit.", "",
+        ]
         lines += [
             f"- {_verdict_text(t)}: {t['target']} "
             f"(measured {t['value']}"
+            + (f", 95% interval of the median {t['interval'][0]} to {t['interval'][1]}"
+               if t.get("interval") else "")
             + (f", {t['range'][0]} to {t['range'][1]} across repeats" if t.get("range") else "")
             + ")"
             for t in targets

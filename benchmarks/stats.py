@@ -2,16 +2,19 @@
 
 The machine's speed drifts between repeats (up to 2x on a shared VM), so a ratio or a
 difference between two clients is computed inside each repeat, where both ran minutes apart
-at most, and only then summarised: median, min and max across repeats.
+at most, and only then summarised: median, min and max across repeats, and a 95% interval
+for the median (``median_interval``) that targets are judged by. The range only widens as
+repeats are added (each one more chance of a slow outlier); the interval narrows.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-__all__ = ["PAIRS", "paired", "spread", "summarize"]
+__all__ = ["PAIRS", "median_interval", "paired", "spread", "summarize"]
 
 SDK = "sdk"
 # (key, what it means, first client, second client, "ratio" or "difference"):
@@ -30,15 +33,44 @@ PAIRS: tuple[tuple[str, str, str, str, str], ...] = (
 )
 
 
+def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """A distribution-free confidence interval for the median of what ``values`` sample.
+
+    The r-th smallest and r-th largest value, with r as large as the binomial law allows: each
+    value falls below the true median with probability one half, so the interval misses it
+    only when fewer than r of n do, or fewer than r exceed it. No assumption about the
+    shape of the noise (a slow repeat is an outlier, not a Gaussian tail). With 5 values or
+    fewer no pair reaches 95% and it is (min, max).
+    """
+    ordered = sorted(values)
+    n = len(ordered)
+    if n == 0:
+        raise ValueError("no values")
+    tail = (1 - confidence) / 2
+    r, below = 1, 0.0
+    for misses in range(n):  # P(fewer than r values below the median) <= tail
+        below += math.comb(n, misses) / 2**n
+        if below > tail:
+            break
+        r = misses + 1
+    r = min(r, (n + 1) // 2)
+    return ordered[r - 1], ordered[n - r]
+
+
 def spread(values: Iterable[float], digits: int = 3) -> dict[str, Any]:
-    """Median, min, max and the values themselves (in repeat order)."""
+    """Median, min, max, a 95% interval for the median (``low``, ``high``) and the values
+    themselves (in repeat order)."""
     found = list(values)
     if not found:
-        return {"median": None, "min": None, "max": None, "values": []}
+        return {"median": None, "min": None, "max": None, "low": None, "high": None,
+                "values": []}
+    low, high = median_interval(found)
     return {
         "median": round(statistics.median(found), digits),
         "min": round(min(found), digits),
         "max": round(max(found), digits),
+        "low": round(low, digits),
+        "high": round(high, digits),
         "values": [round(value, digits) for value in found],
     }
 

@@ -6,8 +6,10 @@ import asyncio
 import importlib.util
 import itertools
 import json
+import math
 import re
 import shutil
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -83,10 +85,38 @@ def test_summaries_spread_across_repeats() -> None:
     (row64, row256) = stats.summarize(runs, ["floor", "sdk"], [64, 256])
     assert (row64["concurrency"], row64["repeats"]) == (64, 3)
     assert row64["cpu_us_per_link"] == {
-        "median": 230.0, "min": 200.0, "max": 260.0, "values": [200.0, 260.0, 230.0],
+        "median": 230.0, "min": 200.0, "max": 260.0, "low": 200.0, "high": 260.0,
+        "values": [200.0, 260.0, 230.0],
     }
     assert row64["cpu_user_us_per_link"]["median"] == 184.0
     assert row256["cpu_us_per_link"]["values"] == [999.0]
+
+
+def _coverage(n: int, r: int) -> float:
+    """P(the r-th smallest <= the median <= the r-th largest) for n values from any
+    continuous distribution: 1 - 2 P(Binomial(n, 1/2) < r)."""
+    return 1 - 2 * sum(math.comb(n, k) for k in range(r)) / 2**n
+
+
+@pytest.mark.parametrize("n", range(1, 80))
+def test_median_interval_is_the_narrowest_with_95_percent_coverage(n: int) -> None:
+    low, high = stats.median_interval([float(v) for v in reversed(range(n))])
+    r = int(low) + 1  # the values are 0 .. n-1: low is the r-th smallest
+    assert high == n - r  # and high the r-th largest
+    assert low <= statistics.median(range(n)) <= high
+    if n <= 5:
+        assert (low, high) == (0, n - 1)  # no pair reaches 95%: the range
+    else:
+        assert _coverage(n, r) >= 0.95
+        assert r == (n + 1) // 2 or _coverage(n, r + 1) < 0.95  # none narrower would do
+
+
+def test_median_interval_of_known_sizes() -> None:
+    assert stats.median_interval([3.0, 1.0, 2.0, 5.0, 4.0]) == (1.0, 5.0)
+    assert stats.median_interval([float(v) for v in range(1, 10)]) == (2.0, 8.0)
+    assert stats.median_interval([float(v) for v in range(1, 22)]) == (6.0, 16.0)
+    with pytest.raises(ValueError):
+        stats.median_interval([])
 
 
 def test_targets() -> None:
@@ -101,11 +131,18 @@ def test_targets() -> None:
     holds = [(t["target"].split(" (")[0], t["holds"]) for t in found]
     assert holds == [
         ("SDK live overhead", True),  # 20 µs ≤ 25
+        ("SDK ÷ floor ≤ 1.167" + report.TIMES, True),  # 170 / 150 = 1.133
         ("SDK CPU per link ≤ hand-written aiohttp's", True),
         ("create_payment_links within 5 µs per link of single calls", False),  # 10 µs
         ("batch peak RSS at 100,000 within 10% of 10,000", True),
         ("the stub gateway was never the bottleneck", False),  # 70% busy once
     ]
+    assert "of the targets' clients" in found[-1]["target"]
+    runs.append({**_run("sdk-http11", 60.0, 0), "server_cpu_util": 0.9})
+    runs[0]["server_cpu_util"] = 0.2
+    stub_lines = [t for t in report.evaluate_targets({"runs": runs}) if "stub" in t["target"]]
+    assert [(t["value"], t["holds"]) for t in stub_lines] == [(0.2, True), (0.9, False)]
+    assert "of the other clients" in stub_lines[1]["target"]
 
 
 def test_default_clients_are_known() -> None:
@@ -281,3 +318,13 @@ def test_every_counted_stage_runs_between_the_markers(
     monkeypatch.setattr(os, "getsid", lambda _: marks.append("dump"))
     assert micro.main(["--stage", stage, "--loops", "3"]) == 0
     assert marks == ["zero", "dump"]
+
+
+def test_verdict_judges_by_the_interval_of_the_median() -> None:
+    target = {"value": 20.0, "holds": True, "limit": 25.0, "range": [-5.0, 60.0],
+              "interval": [15.0, 24.0]}
+    assert report.verdict(target) == "holds"  # an outlier repeat widens only the range
+    assert report.verdict({**target, "interval": [15.0, 30.0]}) == "unclear"
+    assert report.verdict({**target, "interval": None}) == "unclear"  # earlier results: range
+    assert report.verdict({**target, "value": 30.0, "holds": False,
+                           "interval": [26.0, 33.0]}) == "does not hold"
