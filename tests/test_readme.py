@@ -107,10 +107,9 @@ SKIPS = {
 }
 # Lines of a run bash block that are not run (a regex matching the whole line), and why.
 SKIPPED_LINES = {
-    r"python -m benchmarks(\s+#.*)?": "the full benchmark: 20,000 links per client and "
-    "concurrency, repeated (tens of minutes on 2 CPUs)",
+    r"python -m benchmarks(\s+#.*)?": "the full benchmark: 10,000 links per client and "
+    "concurrency, 9 repeats (minutes on 2 CPUs)",
     r"python -m benchmarks --repeat .*": "a full benchmark run, repeated",
-    r"python -m benchmarks --clients .*": "a focused benchmark run, repeated (minutes)",
     r"python -m benchmarks --quick.*": "run by .ci/run itself (`python -m benchmarks --quick`) "
     "after the tests; it takes most of a minute, over this test's budget",
     r"python -m benchmarks\.instructions .*": "counts instructions under valgrind: minutes per "
