@@ -34,63 +34,37 @@ def evaluate_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     paired = report.get("paired") or {}
 
-    def median(concurrency: str, key: str) -> float | None:
-        value: float | None = paired.get(concurrency, {}).get(key, {}).get("median")
-        return value
-
-    def spread_of(concurrency: str, key: str) -> list[float] | None:
+    def judge(target: str, concurrency: str, key: str, limit: float) -> None:
+        """The target that the within-repeat figure ``key`` is at most ``limit``."""
         figure = paired.get(concurrency, {}).get(key, {})
-        return [figure["min"], figure["max"]] if len(figure.get("values", ())) > 1 else None
-
-    def interval_of(concurrency: str, key: str) -> list[float] | None:
-        figure = paired.get(concurrency, {}).get(key, {})
-        if len(figure.get("values", ())) < 2 or figure.get("low") is None:
-            return None  # one repeat, or an earlier run's results without the interval
-        return [figure["low"], figure["high"]]
+        value = figure.get("median")
+        if value is None:
+            return
+        repeats = len(figure.get("values", ()))
+        found.append({
+            "target": target, "value": value, "limit": limit, "holds": value <= limit,
+            "range": [figure["min"], figure["max"]] if repeats > 1 else None,
+            # None for one repeat, or for an earlier run's results without the interval.
+            "interval": [figure["low"], figure["high"]]
+            if repeats > 1 and figure.get("low") is not None else None,
+        })
 
     concurrencies = list(paired)
     at = str(TARGET_CONCURRENCY) if str(TARGET_CONCURRENCY) in paired else (
         concurrencies[0] if concurrencies else None
     )
     if at is not None:
-        value = median(at, "overhead")
-        if value is not None:
-            found.append({
-                "target": f"SDK live overhead (SDK - floor) ≤ {OVERHEAD_BUDGET_US:g} µs of CPU "
-                          f"per link (c={at})",
-                "value": value, "range": spread_of(at, "overhead"),
-                "interval": interval_of(at, "overhead"), "limit": OVERHEAD_BUDGET_US,
-                "holds": value <= OVERHEAD_BUDGET_US,
-            })
-        value = median(at, "sdk/floor")
-        if value is not None:
-            found.append({
-                "target": f"SDK ÷ floor ≤ {OVERHEAD_RATIO_BUDGET:g}{TIMES} (c={at}; the "
-                          f"{OVERHEAD_BUDGET_US:g} µs budget on the issue's "
-                          f"{REFERENCE_FLOOR_US:g} µs floor, on any machine)",
-                "value": value, "range": spread_of(at, "sdk/floor"),
-                "interval": interval_of(at, "sdk/floor"),
-                "limit": OVERHEAD_RATIO_BUDGET, "holds": value <= OVERHEAD_RATIO_BUDGET,
-            })
+        judge(f"SDK live overhead (SDK - floor) ≤ {OVERHEAD_BUDGET_US:g} µs of CPU per link "
+              f"(c={at})", at, "overhead", OVERHEAD_BUDGET_US)
+        judge(f"SDK ÷ floor ≤ {OVERHEAD_RATIO_BUDGET:g}{TIMES} (c={at}; the "
+              f"{OVERHEAD_BUDGET_US:g} µs budget on the issue's {REFERENCE_FLOOR_US:g} µs floor, "
+              "on any machine)", at, "sdk/floor", OVERHEAD_RATIO_BUDGET)
     for concurrency in concurrencies:
-        value = median(concurrency, "sdk/aiohttp")
-        if value is not None:
-            found.append({
-                "target": f"SDK CPU per link ≤ hand-written aiohttp's (c={concurrency})",
-                "value": value, "range": spread_of(concurrency, "sdk/aiohttp"),
-                "interval": interval_of(concurrency, "sdk/aiohttp"), "limit": 1.0,
-                "holds": value <= 1.0,
-            })
+        judge(f"SDK CPU per link ≤ hand-written aiohttp's (c={concurrency})", concurrency,
+              "sdk/aiohttp", 1.0)
     if at is not None:
-        value = median(at, "batch_extra")
-        if value is not None:
-            found.append({
-                "target": f"create_payment_links within {BATCH_BUDGET_US:g} µs per link of "
-                          f"single calls (c={at})",
-                "value": value, "range": spread_of(at, "batch_extra"),
-                "interval": interval_of(at, "batch_extra"), "limit": BATCH_BUDGET_US,
-                "holds": value <= BATCH_BUDGET_US,
-            })
+        judge(f"create_payment_links within {BATCH_BUDGET_US:g} µs per link of single calls "
+              f"(c={at})", at, "batch_extra", BATCH_BUDGET_US)
     batch = sorted(report.get("batch_rss") or [], key=lambda b: b["n"])
     if len(batch) >= 2:
         small, large = batch[0], batch[-1]
