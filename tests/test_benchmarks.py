@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from benchmarks import instructions, report, stats, stub
-from benchmarks.clients import CLIENTS
+from benchmarks import clients, instructions, report, stats, stub
+from benchmarks.clients import CLIENTS, Settings
 from benchmarks.common import ORDER, hand_sign, percentile, trade_no
 from benchmarks.run import DEFAULT_CLIENTS, QUICK_CLIENTS, build_parser, main, resolve
 from vexora_async import CheckoutRequest, VexoraClient, rules, signing
@@ -328,3 +328,34 @@ def test_verdict_judges_by_the_interval_of_the_median() -> None:
     assert report.verdict({**target, "interval": None}) == "unclear"  # earlier results: range
     assert report.verdict({**target, "value": 30.0, "holds": False,
                            "interval": [26.0, 33.0]}) == "does not hold"
+
+
+@pytest.mark.parametrize("name", ["floor", "aiohttp", "sdk", "sdk-http11", "sdk-batch"])
+async def test_no_client_makes_its_orders_inside_the_measured_links(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Order numbers and amounts are the caller's work: every client gets them made before
+    the clock, as the floor's pre-built bodies hold them (README, Benchmarks)."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(stub.StubProtocol, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    run = Settings(base_url=f"http://127.0.0.1:{port}", run_id="t00000", tag="zz",
+                   concurrency=2, orders=4)
+
+    def made_inside(*_: object) -> None:
+        raise AssertionError("an order made inside the measured links")
+
+    try:
+        async with CLIENTS[name].factory(run) as call:
+            monkeypatch.setattr(clients, "trade_no", made_inside)  # from here on: the clock
+            monkeypatch.setattr(clients, "amount_of", made_inside)
+            if CLIENTS[name].kind == "batch":
+                results: list[Any] = [await call(0, 4)]
+                assert results == [(0, None)]  # no errors
+            else:
+                results = [await call(index) for index in range(4)]
+    finally:
+        server.close()
+        await server.wait_closed()
+    if name in ("sdk", "sdk-http11"):  # the numbers are still each order's own
+        assert [r.trade_no for r in results] == [trade_no("t00000", "zz", i) for i in range(4)]
