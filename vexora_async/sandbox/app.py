@@ -388,37 +388,47 @@ def _page(html: str, status: int = 200) -> web.Response:
     return web.Response(text=html, status=status, content_type="text/html", headers=headers)
 
 
-def _body_deadline(seconds: float) -> Any:
-    """A middleware that reads the whole body within ``seconds`` (the handlers then get it
-    from aiohttp's cache), or answers 408 and closes: a client cannot hold a request open by
-    sending its body byte by byte."""
+def _body_deadline(seconds: float) -> Callable[[Handler], Handler]:
+    """Wraps a handler to read the whole body within ``seconds`` (the handler then gets it
+    from aiohttp's cache), or answer 408 and close: a client cannot hold a request open by
+    sending its body byte by byte.
 
-    @web.middleware
-    async def read_in_time(request: web.Request, handler: Handler) -> web.StreamResponse:
-        # A body that arrived with its head (the usual small one) costs no timer.
-        if request.body_exists and not request.content.is_eof():
-            try:
-                async with asyncio.timeout(seconds):
-                    await request.read()
-            except TimeoutError:
-                response = web.Response(status=408, text="request body timeout")
-                response.force_close()
-                # Sent and closed now: aiohttp would otherwise linger to drain the body.
-                await response.prepare(request)
-                await response.write_eof()
-                if request.transport is not None:
-                    request.transport.close()
-                return response
-        return await handler(request)
+    A wrapper of each handler, not an aiohttp middleware: aiohttp caches middleware-wrapped
+    handlers process-wide (up to 1,024), which kept every stopped sandbox alive, ledger and
+    all (``tests/test_sandbox_release.py``)."""
 
-    return read_in_time
+    def wrap(handler: Handler) -> Handler:
+        async def read_in_time(request: web.Request) -> web.StreamResponse:
+            # A body that arrived with its head (the usual small one) costs no timer.
+            if request.body_exists and not request.content.is_eof():
+                try:
+                    async with asyncio.timeout(seconds):
+                        await request.read()
+                except TimeoutError:
+                    response = web.Response(status=408, text="request body timeout")
+                    response.force_close()
+                    # Sent and closed now: aiohttp would otherwise linger to drain the body.
+                    await response.prepare(request)
+                    await response.write_eof()
+                    if request.transport is not None:
+                        request.transport.close()
+                    return response
+            return await handler(request)
+
+        return read_in_time
+
+    return wrap
 
 
 def build_app(sandbox: Gateway, *, body_timeout: float | None = None) -> web.Application:
     """The application for ``sandbox``; the paths of every profile it knows are routed."""
-    middlewares = [_body_deadline(body_timeout)] if body_timeout is not None else []
     # Checkout bodies are well under 4 KiB; a small cap keeps junk cheap to refuse.
-    app = web.Application(client_max_size=256 * 1024, middlewares=middlewares)
+    app = web.Application(client_max_size=256 * 1024)
+    in_time = _body_deadline(body_timeout) if body_timeout is not None else None
+
+    def add(method: str, path: str, handler: Handler) -> None:
+        app.router.add_route(method, path, handler if in_time is None else in_time(handler))
+
     handlers = _Handlers(sandbox)
     routed: set[str] = set()
     for profile in sandbox.profiles():
@@ -430,16 +440,16 @@ def build_app(sandbox: Gateway, *, body_timeout: float | None = None) -> web.App
         for operation, path in endpoints:
             if path not in routed:
                 routed.add(path)
-                app.router.add_post(path, handlers.gateway(operation, path))
-    app.router.add_get("/cashier/{platform_trade_no}", handlers.cashier_page)
-    app.router.add_post("/cashier/{platform_trade_no}", handlers.cashier_pay)
-    app.router.add_get("/cashier/{platform_trade_no}/done", handlers.cashier_done)
-    app.router.add_get("/sandbox", handlers.info)
-    app.router.add_get("/sandbox/ledger", handlers.ledger)
-    app.router.add_post("/sandbox/pay", handlers.pay)
-    app.router.add_post("/sandbox/redeliver", handlers.redeliver)
-    app.router.add_post("/sandbox/faults", handlers.faults)
-    add_payout_routes(app.router, sandbox.payouts)
+                add("POST", path, handlers.gateway(operation, path))
+    add("GET", "/cashier/{platform_trade_no}", handlers.cashier_page)
+    add("POST", "/cashier/{platform_trade_no}", handlers.cashier_pay)
+    add("GET", "/cashier/{platform_trade_no}/done", handlers.cashier_done)
+    add("GET", "/sandbox", handlers.info)
+    add("GET", "/sandbox/ledger", handlers.ledger)
+    add("POST", "/sandbox/pay", handlers.pay)
+    add("POST", "/sandbox/redeliver", handlers.redeliver)
+    add("POST", "/sandbox/faults", handlers.faults)
+    add_payout_routes(add, sandbox.payouts)
     sandbox.routed()
 
     async def on_shutdown(app: web.Application) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
@@ -360,8 +360,12 @@ class SandboxPayouts:
         await self.notifier.aclose()
 
 
-def add_payout_routes(router: web.UrlDispatcher, payouts: SandboxPayouts) -> None:
-    """The control API for payouts (what tests and the ``sandbox`` command use):
+def add_payout_routes(
+    add: Callable[[str, str, Callable[[web.Request], Awaitable[web.Response]]], object],
+    payouts: SandboxPayouts,
+) -> None:
+    """The control API for payouts (what tests and the ``sandbox`` command use), routed by
+    ``add(method, path, handler)``:
 
     - ``GET /sandbox/payouts`` (``?merchantNo=``): payouts, their notifications, balances;
     - ``POST /sandbox/payouts/fund`` ``{"merchantNo", "amount"}``: make money available;
@@ -391,8 +395,8 @@ def add_payout_routes(router: web.UrlDispatcher, payouts: SandboxPayouts) -> Non
             return web.json_response({"error": f"{type(exc).__name__}: {exc}"}, status=400)
         return web.json_response(result)
 
-    router.add_get("/sandbox/payouts", snapshot)
-    router.add_post("/sandbox/payouts/{action:fund|settle|decide}", control)
+    add("GET", "/sandbox/payouts", snapshot)
+    add("POST", "/sandbox/payouts/{action:fund|settle|decide}", control)
 
 
 def _required(field: str) -> Violation:
