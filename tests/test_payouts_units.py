@@ -122,7 +122,7 @@ def test_a_profile_without_payouts_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="declares no payouts"):
         from vexora_async.payouts import payout_profile
 
-        payout_profile(client)
+        payout_profile(client.profile)
 
 
 # -- statuses and balance -------------------------------------------------------------------

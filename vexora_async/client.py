@@ -7,13 +7,12 @@ import functools
 import os
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 
 import aiohttp
 import attrs
 
-from . import payouts
 from .batch import BatchRun
 from .call import ApiCall, Envelope
 from .codes import DEFAULT_CODES, GatewayCodes
@@ -32,6 +31,7 @@ from .middleware import (
 )
 from .models import CheckoutRequest, PaymentLink, PaymentState
 from .payout_models import Balance, Payout, PayoutRequest, PayoutState
+from .payouts import balance_call, payout_kind, payout_profile, read_balance
 from .ratelimit import RateLimiter, RateLimitMiddleware
 from .reconcile import OrderKind, query_state
 from .regions import ProfileRegistry, RegionProfile, registry
@@ -344,7 +344,7 @@ class VexoraClient:
         )
         return state
 
-    # -- payouts and balance (SPEC §9; the machinery is in payouts.py) ----------------------
+    # -- payouts and balance (SPEC §9; the payout parts are in payouts.py) -------------------
 
     async def create_payout(
         self,
@@ -366,9 +366,12 @@ class VexoraClient:
         - ``OutcomeUnknown``: it may exist; query it, never pay it again under a new number.
         - ``AuthenticationError``: the gateway did not accept the credentials.
         """
-        return await payouts.create_payout(
-            self, request, timeout=timeout, retry=retry, maybe_sent=maybe_sent
-        )
+        profile = payout_profile(self.profile)
+        fields = profile.prepare(request)  # every violation, before anything is sent
+        return await create_order(
+            self._send, payout_kind(profile), self.codes, request.trade_no, fields, timeout,
+            retry or self.retry_policy, self._retry.clock, self._retry.sleep, maybe_sent,
+        )  # fmt: skip
 
     def create_payouts(
         self,
@@ -379,19 +382,28 @@ class VexoraClient:
     ) -> BatchRun:
         """Many payouts, at most ``concurrency`` in flight; as ``create_payment_links``
         (``result.link`` holds the ``Payout``, ``result.outcome`` says what is proven)."""
-        return payouts.create_payouts(self, requests, concurrency=concurrency, retry=retry)
+        create: Any = self.create_payout
+        if retry is not None:
+            create = functools.partial(self.create_payout, retry=retry)
+        return BatchRun(create, cast(Any, requests), concurrency)
 
     async def query_payout(
         self, trade_no: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
     ) -> PayoutState:
         """What the gateway knows of the payout ``trade_no`` (errors as ``query_payment``)."""
-        return await payouts.query_payout(self, trade_no, timeout=timeout, retry=retry)
+        _check_trade_no(trade_no)
+        state: PayoutState = await query_state(
+            self._send, payout_kind(payout_profile(self.profile)), self.codes, trade_no,
+            timeout=timeout, policy=retry,
+        )  # fmt: skip
+        return state
 
     async def get_balance(
         self, *, timeout: float | None = None, retry: RetryPolicy | None = None
     ) -> Balance:
         """The account's balance: exact ``Decimal`` available, frozen and unsettled."""
-        return await payouts.get_balance(self, timeout=timeout, retry=retry)
+        call = balance_call(payout_profile(self.profile), timeout, retry)
+        return read_balance(await self._send(call), self.codes)
 
 
 class RawResponses:

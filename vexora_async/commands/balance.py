@@ -8,7 +8,6 @@ import json
 
 from ..errors import APIError, AuthenticationError, ConfigurationError, VexoraError
 from ..payout_models import Balance
-from ..payouts import get_balance
 from .common import EXIT_CONFIG, EXIT_FAILED_ROWS, EXIT_OK, add_credentials, client_from, fail
 
 NAME = "balance"
@@ -43,4 +42,4 @@ def run(args: argparse.Namespace) -> int:
 
 async def _fetch(args: argparse.Namespace) -> Balance:
     async with client_from(args) as client:
-        return await get_balance(client)
+        return await client.get_balance()

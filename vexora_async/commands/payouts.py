@@ -26,7 +26,8 @@ HELP = "create a payout for every row of a CSV or JSONL file (resumable)"
 
 
 def _check(client: VexoraClient) -> Callable[[PayoutRequest], object]:
-    return payout_profile(client).prepare  # ConfigurationError: the profile pays nothing out
+    # ConfigurationError when the client's profile pays nothing out
+    return payout_profile(client.profile).prepare
 
 
 def _create(client: VexoraClient, request: PayoutRequest, maybe_sent: bool) -> Awaitable[Payout]:
