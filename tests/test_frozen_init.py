@@ -158,3 +158,20 @@ def test_the_positional_maker_needs_a_cheap_init_class() -> None:
 
     with pytest.raises(TypeError, match="cheap_init"):
         positional_maker(Plain)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+@settings(max_examples=100, deadline=None)
+@given(data=st.data())
+def test_requests_hash_and_equal_requests_hash_equal(cls: type[Any], data: st.DataObject) -> None:
+    # Frozen requests are values: a set of them, or a dict keyed by them, must work (their
+    # ``extra`` mapping has no hash of its own and is left out of it, not out of equality).
+    fields = data.draw(_inputs(cls))
+    try:
+        made = cls(**fields)
+    except (ValidationError, TypeError):
+        return
+    twin = cls(**fields)
+    assert hash(made) == hash(twin) and {made: 1}[twin] == 1
+    other_extra = attrs.evolve(made, extra={"added": "x", **made.extra})
+    assert other_extra != made and len({made, twin, other_extra}) == 2

@@ -114,8 +114,12 @@ class CheckoutRequest:
     address: str | None = _pii()
     bank_number: str | None = _pii()
     remark: str | None = None
+    # Compared, but not hashed (a mapping has no hash): equal requests still hash equal.
     extra: Mapping[str, Any] = attrs.field(
-        default=NO_EXTRA, converter=_freeze_mapping, repr=lambda v: f"<{len(v)} extra field(s)>"
+        default=NO_EXTRA,
+        converter=_freeze_mapping,
+        repr=lambda v: f"<{len(v)} extra field(s)>",
+        hash=False,
     )
 
 

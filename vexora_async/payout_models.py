@@ -51,8 +51,12 @@ class PayoutRequest:
     channel_code: str | None = None
     way_code: str | None = None
     remark: str | None = None
+    # Compared, but not hashed (a mapping has no hash): equal requests still hash equal.
     extra: Mapping[str, Any] = attrs.field(
-        default=NO_EXTRA, converter=_freeze_mapping, repr=lambda v: f"<{len(v)} extra field(s)>"
+        default=NO_EXTRA,
+        converter=_freeze_mapping,
+        repr=lambda v: f"<{len(v)} extra field(s)>",
+        hash=False,
     )
 
 
