@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
 
 from vexora_async.sandbox import SandboxThread
 
+from .servers import RedisServer
 from .test_cli_batch import _env, _results, _row, _write_csv
 
 
@@ -51,6 +53,37 @@ def test_rate_redis_needs_a_rate(tmp_path: Path) -> None:
             env=_env(sandbox), capture_output=True, text=True, timeout=60,
         )  # fmt: skip
     assert done.returncode == 4 and "--rate-redis needs --rate" in done.stderr
+
+
+def test_two_batch_runs_sharing_a_redis_limit_keep_to_it_together(
+    tmp_path: Path, redis_server: RedisServer
+) -> None:
+    # Two processes, one limit: the gateway sees no more than the limit from both together.
+    # In Python's dev mode, so a Redis connection left unclosed at exit would warn.
+    rate, burst, per_run = 40, 4, 40
+    key = uuid.uuid4().hex
+    with SandboxThread(time_factor=0.001) as sandbox:
+        runs = []
+        for run in ("A", "B"):
+            _write_csv(tmp_path / f"{run}.csv", [_row(i, f"RR{run}") for i in range(per_run)])
+            runs.append(subprocess.Popen(
+                [sys.executable, "-X", "dev", "-m", "vexora_async.cli", "batch",
+                 str(tmp_path / f"{run}.csv"), "--out", str(tmp_path / f"{run}.jsonl"),
+                 "--rate", str(rate), "--burst", str(burst), "--rate-redis", redis_server.url,
+                 "--rate-key", key, "--progress", "none"],
+                env=_env(sandbox), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            ))  # fmt: skip
+        finished = [run.communicate(timeout=120) for run in runs]
+        arrivals = [r.at_ms for r in sandbox.sandbox.ledger.requests() if r.operation == "checkout"]
+    for run, (_, stderr) in zip(runs, finished, strict=True):
+        assert run.returncode == 0, stderr
+        assert "Warning" not in stderr and "Unclosed" not in stderr, stderr
+    for run in ("A", "B"):
+        outcomes = [line["outcome"] for line in _results(tmp_path / f"{run}.jsonl")]
+        assert outcomes == ["created"] * per_run
+    assert len(arrivals) == 2 * per_run
+    # Alone, each run could send burst + rate in a second; together they share that.
+    assert _most_in_any_window(arrivals, 1000) <= burst + rate + 1
 
 
 @pytest.mark.parametrize(

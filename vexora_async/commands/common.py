@@ -112,9 +112,25 @@ def client_from(args: argparse.Namespace, **options: Any) -> VexoraClient:
     given = {name: getattr(args, name) for name in ENV if getattr(args, name, None)}
     options.setdefault("http", getattr(args, "http", None) or "aiohttp")
     limiter = rate_limit_from(args)
-    if limiter is not None:
-        options.setdefault("rate_limit", limiter)
-    return VexoraClient.from_env(**given, **options)
+    if limiter is None:
+        return VexoraClient.from_env(**given, **options)
+    return _LimitedClient.from_env(**given, rate_limit=limiter, **options)
+
+
+class _LimitedClient(VexoraClient):
+    """A command's client with the rate limiter its options made: closing the client closes
+    the limiter too (a shared one holds a Redis connection)."""
+
+    def __init__(self, *, rate_limit: RateLimiter, **options: Any) -> None:
+        super().__init__(rate_limit=rate_limit, **options)
+        self._limiter = rate_limit
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            if isinstance(self._limiter, RedisRateLimiter):
+                await self._limiter.aclose()
 
 
 T = TypeVar("T")
