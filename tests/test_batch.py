@@ -294,7 +294,9 @@ async def test_a_server_that_goes_away_mid_batch_ends_the_batch() -> None:
     server = SandboxThread(time_factor=0.001).start()
     stopped: asyncio.Future[None] | None = None
     try:
-        policy = RetryPolicy(attempts=2, backoff=0.01, attempt_timeout=2.0)
+        # Short timeouts and settle window: the 16 calls in flight at the stop reconcile (and
+        # hold every slot) for about their sum before the rest fail fast.
+        policy = RetryPolicy(attempts=2, backoff=0.01, attempt_timeout=1.0, settle_window=0.5)
         async with server.client("IDR", retry=policy) as client:
             async with asyncio.timeout(60):  # a hang fails here, not in CI's timeout
                 async for result in client.create_payment_links(
