@@ -381,3 +381,25 @@ def test_demo_with_faults_explains_outcomes_and_finds_no_lies(
     assert "(links returned only)" in out
     if "outcome: exists" in out:
         assert "exists: order created, its link lost to a fault" in out
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--lease", "5"], ["--journal-table", "mine"], ["--lease", "5", "--journal-table", "x"]],
+)
+def test_postgres_journal_flags_with_a_file_journal_are_refused(
+    flags: list[str],
+    vexora_sandbox: SandboxThread,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A lease that silently does nothing would leave a dead worker's rows waiting for good.
+    _write_csv(tmp_path / "in.csv", [_row(0, "PGF")])
+    out = tmp_path / "out.jsonl"
+    args = ["batch", str(tmp_path / "in.csv"), "--out", str(out), *flags,
+            *_credentials(vexora_sandbox)]  # fmt: skip
+    assert main(args) == 4
+    err = capsys.readouterr().err
+    assert "PostgreSQL journal" in err and all(f in err for f in flags if f.startswith("--"))
+    assert vexora_sandbox.ledger.orders() == [] and not out.exists()
+    assert not (tmp_path / "out.jsonl.journal").exists()

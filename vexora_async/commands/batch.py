@@ -209,6 +209,22 @@ def configure(
 def run(args: argparse.Namespace, kind: BatchKind[Any, Any] = PAYMENT_LINKS) -> int:
     if args.concurrency < 1:
         return fail("--concurrency must be at least 1", EXIT_CONFIG)
+    if not (args.journal is not None and is_postgres_url(args.journal)):
+        # Said, not ignored: a user who sets a lease believes dead workers' rows move on.
+        given = [
+            flag
+            for flag, value, default in (
+                ("--lease", args.lease, DEFAULT_LEASE),
+                ("--journal-table", args.journal_table, DEFAULT_TABLE),
+            )
+            if value != default
+        ]
+        if given:
+            return fail(
+                f"{' and '.join(given)} apply only to a PostgreSQL journal (--journal"
+                " postgresql://...); this run's journal is a file",
+                EXIT_CONFIG,
+            )
     stop = Stop()
     try:
         code = run_stoppable(
