@@ -111,7 +111,7 @@ def client_from(args: argparse.Namespace, **options: Any) -> VexoraClient:
         raise ConfigurationError("missing " + ", ".join(missing))
     given = {name: getattr(args, name) for name in ENV if getattr(args, name, None)}
     options.setdefault("http", getattr(args, "http", None) or "aiohttp")
-    limiter = rate_limit_from(args)
+    limiter = None if "rate_limit" in options else rate_limit_from(args)
     if limiter is None:
         return VexoraClient.from_env(**given, **options)
     return _LimitedClient.from_env(**given, rate_limit=limiter, **options)
