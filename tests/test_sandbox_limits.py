@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
 import pytest
 
 from vexora_async.errors import ConfigurationError
@@ -51,6 +52,38 @@ async def test_half_sent_requests_are_cut_and_others_served() -> None:
         for _, writer in opened:
             writer.close()
         assert len(sandbox.ledger) == 1  # no stalled body became an order
+
+
+@pytest.mark.parametrize(
+    "line",
+    [b"POST /v1/vexora/checkout", b"POST /no/such/path", b"PUT /v1/vexora/checkout"],
+    ids=["routed", "unknown-path", "wrong-method"],
+)
+async def test_a_stalled_body_gets_408_whatever_the_path(line: bytes) -> None:
+    # Not only on the gateway's routes: a path or method no route takes must not let a
+    # client hold the connection either (aiohttp alone would linger reading for 10 s).
+    limits = ServerLimits(idle_timeout=30, body_timeout=0.5, max_connections=1000)
+    async with run_sandbox(time_factor=0.001, limits=limits) as sandbox:
+        assert sandbox.base_url is not None
+        port = int(sandbox.base_url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(HALF_BODY.replace(b"POST /v1/vexora/checkout", line, 1))
+        await writer.drain()
+        answer = await asyncio.wait_for(_until_closed(reader), 30)
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:40]
+
+
+async def test_wrong_paths_and_methods_are_answered_as_aiohttp_does() -> None:
+    async with run_sandbox(time_factor=0.001) as sandbox:
+        assert sandbox.base_url is not None
+        async with aiohttp.ClientSession() as session:
+            async with session.post(sandbox.base_url + "/no/such/path", data=b"{}") as r:
+                assert r.status == 404
+            async with session.get(sandbox.base_url + "/v1/vexora/checkout") as r:
+                assert r.status == 405 and "POST" in r.headers["Allow"]
+            async with session.get(sandbox.base_url + "/sandbox") as r:
+                assert r.status == 200
 
 
 async def test_connections_beyond_the_cap_are_closed() -> None:

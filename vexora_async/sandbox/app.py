@@ -420,6 +420,18 @@ def _body_deadline(seconds: float) -> Callable[[Handler], Handler]:
     return wrap
 
 
+async def _unrouted(request: web.Request) -> web.StreamResponse:
+    """What aiohttp answers a request no route takes: 405 (with ``Allow``) when another
+    method has a route for the path, else 404."""
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource is not request.match_info.route.resource:
+            allowed |= (await resource.resolve(request))[1]
+    if allowed:
+        raise web.HTTPMethodNotAllowed(request.method, allowed)
+    raise web.HTTPNotFound()
+
+
 def build_app(sandbox: Gateway, *, body_timeout: float | None = None) -> web.Application:
     """The application for ``sandbox``; the paths of every profile it knows are routed."""
     # Checkout bodies are well under 4 KiB; a small cap keeps junk cheap to refuse.
@@ -450,6 +462,10 @@ def build_app(sandbox: Gateway, *, body_timeout: float | None = None) -> web.App
     add("POST", "/sandbox/redeliver", handlers.redeliver)
     add("POST", "/sandbox/faults", handlers.faults)
     add_payout_routes(add, sandbox.payouts)
+    if in_time is not None:
+        # Last, so it only takes what no route above matched: a stalled body sent to a
+        # wrong path or method gets the 408 too, not aiohttp's 10 s lingering read.
+        app.router.add_route("*", "/{unrouted:.*}", in_time(_unrouted))
     sandbox.routed()
 
     async def on_shutdown(app: web.Application) -> None:
