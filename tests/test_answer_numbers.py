@@ -50,3 +50,55 @@ def test_answers_without_fractions_keep_the_fast_decoder() -> None:
     body = b'{"code":"0000","msg":"ok","data":{"tradeNo":"T1","amount":150000,"ok":true}}'
     assert wire.loads(body) == _exact({"code": "0000", "msg": "ok",
                                        "data": {"tradeNo": "T1", "amount": 150000, "ok": True}})
+
+
+# -- The standard-library codecs (no orjson): the same as json.dumps / json.loads ---------
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text()
+    | st.floats(allow_nan=True, allow_infinity=True),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _outcome(read: Any, body: Any) -> Any:
+    try:
+        return ("value", read(body))
+    except Exception as exc:  # the same error, type and words, as json.loads gives
+        return ("error", type(exc), str(exc))
+
+
+@given(value=_JSON_VALUES)
+def test_std_dumps_writes_what_json_dumps_writes(value: Any) -> None:
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    assert wire._std_dumps(value) == expected
+
+
+@given(
+    body=st.one_of(
+        _JSON_VALUES.map(lambda v: json.dumps(v, ensure_ascii=False)),
+        st.text(), st.binary(),
+        _JSON_VALUES.map(lambda v: json.dumps(v).encode("utf-8")),
+        st.tuples(
+            _JSON_VALUES,
+            st.sampled_from(["utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "utf-32"]),
+        ).map(lambda vc: json.dumps(vc[0], ensure_ascii=False).encode(vc[1])),
+        _JSON_VALUES.map(lambda v: "\ufeff" + json.dumps(v)),
+    )
+)
+def test_std_loads_reads_what_json_loads_reads(body: Any) -> None:
+    expected = _outcome(lambda b: json.loads(b, parse_float=Decimal), body)
+    found = _outcome(wire._std_loads, body)
+    if expected[0] == "value" and found[0] == "value":
+        # NaN != NaN: compare the values through their exact JSON text
+        assert repr(found[1]) == repr(expected[1])
+    else:
+        assert found == expected
+
+
+@pytest.mark.parametrize("body", [None, 12, memoryview(b"{}")])
+def test_std_loads_refuses_what_json_loads_refuses(body: Any) -> None:
+    assert _outcome(wire._std_loads, body) == _outcome(
+        lambda b: json.loads(b, parse_float=Decimal), body
+    )

@@ -521,12 +521,25 @@ _orjson: Any = _optional("orjson")
 HAS_ORJSON = _orjson is not None
 
 
+# Made once: ``json.dumps``/``json.loads`` with any option build a new encoder or decoder
+# (a Python ``__init__``) on every call, about a third of a small body's cost. Both are
+# stateless between calls, as the standard library's own defaults are.
+_STD_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_STD_DECODE = json.JSONDecoder(parse_float=Decimal).decode
+
+
 def _std_dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _STD_ENCODE(obj).encode("utf-8")
 
 
 def _std_loads(body: bytes | str) -> Any:
-    return json.loads(body, parse_float=Decimal)
+    """``json.loads(body, parse_float=Decimal)``, without a decoder per call."""
+    if isinstance(body, bytes | bytearray):
+        # As json.loads reads bytes: UTF-8, -16 or -32, told from the first bytes.
+        return _STD_DECODE(body.decode(json.detect_encoding(body), "surrogatepass"))
+    if isinstance(body, str) and not body.startswith("\ufeff"):
+        return _STD_DECODE(body)
+    return json.loads(body, parse_float=Decimal)  # its own error for a BOM or a wrong type
 
 
 def _has_float(value: Any) -> bool:
