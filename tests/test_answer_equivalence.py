@@ -56,9 +56,16 @@ def reference_decode(response: HttpResponse) -> Envelope:
         raise _with_response(
             UnexpectedRedirect(status, location_host=_host_of(location)), response
         )
+    if status >= 500 or status in (408, 429):  # never the gateway's verdict, whatever the body
+        raise _with_response(
+            HTTPStatusError(
+                status, retry_after=parse_retry_after(response.headers.get("retry-after"))
+            ),
+            response,
+        )
     try:
         body = envelope_module.loads(response.body) if response.body else None
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         body = None
     if type(body) is not dict or "code" not in body:
         if not 200 <= status < 300:
@@ -94,14 +101,15 @@ def reference_structure(
     try:
         return hook(wire._with_aliases(data, wire._ALIASES if aliases is None else aliases), cls)
     except MalformedResponse as exc:
-        raise MalformedResponse(f"{what}: {exc}") from None
+        reason = str(exc)
     except Exception as exc:
         required = [a.name for a in attrs.fields(cls) if a.default is attrs.NOTHING]
         missing = [
             wire.wire_name(n) for n in required if data.get(wire.wire_name(n)) is None
         ]
         reason = f"missing {', '.join(missing)}" if missing else type(exc).__name__
-        raise MalformedResponse(f"{what}: {reason}") from None
+    # Raised outside the handler: nothing caught (it may quote the data) is its context.
+    raise MalformedResponse(f"{what}: {reason}")
 
 
 # -- Comparing outcomes exactly ----------------------------------------------------------
@@ -122,6 +130,7 @@ def error_view(exc: BaseException) -> tuple[Any, ...]:
         sorted((k, repr(v)) for k, v in vars(exc).items()),
         exc.__cause__,
         exc.__suppress_context__,
+        exc.__context__ is None,
     )
 
 

@@ -12,9 +12,9 @@ Long timeouts are tested without waiting for them: the loop's clock is moved for
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 from collections.abc import AsyncIterator, Callable
+from unittest import mock
 
 import pytest
 from aiohttp import web
@@ -82,19 +82,22 @@ async def _send(transport: AiohttpTransport, url: str, timeout: float) -> object
     return await transport.send(HttpRequest("POST", url, {}, b"{}"), timeout=timeout)
 
 
-async def test_a_long_timeout_ends_the_attempt_in_its_second(
+async def test_a_long_timeout_ends_the_attempt_in_its_tenth_never_late(
     gateway: tuple[str, Gateway], forward: Callable[[float], None], transport: AiohttpTransport
 ) -> None:
+    # Never after its timeout: the retry link gives the last attempt exactly the call's
+    # time left, so an attempt that ran over would overrun the call's deadline.
     url, gate = gateway
     loop = asyncio.get_running_loop()
     started = loop.time()
     attempt = asyncio.create_task(_send(transport, url, 15.0))
     answer = await gate.arrived.get()  # the request reached the gateway
-    due = math.ceil(started + 15.0)
-    forward(due - loop.time() - 0.5)  # half a second before the due second
+    (due,) = _deadlines(transport)._due
+    assert started + 15.0 - 0.1 <= due <= loop.time() + 15.0
+    forward(due - loop.time() - 0.05)  # just before it is due
     await asyncio.sleep(0)
     assert not attempt.done()
-    forward(0.5)
+    forward(0.05)
     with pytest.raises(RequestTimeout):
         await attempt
     answer.set_result(None)
@@ -102,7 +105,28 @@ async def test_a_long_timeout_ends_the_attempt_in_its_second(
     assert attempt.cancelling() == 0
 
 
-async def test_attempts_due_in_one_second_share_one_timer(
+@given(
+    now=st.floats(min_value=0, max_value=1e7, allow_nan=False),
+    seconds=st.floats(min_value=SHARED_FROM, max_value=1e4, allow_nan=False),
+)
+def test_a_shared_due_time_is_never_after_the_timeout(now: float, seconds: float) -> None:
+    scheduled: list[float] = []
+
+    class Clock:
+        def time(self) -> float:
+            return now
+
+        def call_at(self, when: float, *args: object) -> None:
+            scheduled.append(when)
+
+    deadlines = AttemptDeadlines(Clock())  # type: ignore[arg-type]
+    task = mock.Mock(cancelling=lambda: 0)
+    deadlines.start(task, seconds)
+    (due,) = scheduled
+    assert now + seconds - 0.1 - 1e-6 <= due <= now + seconds + 1e-6  # (float rounding)
+
+
+async def test_attempts_due_in_one_tenth_share_one_timer(
     gateway: tuple[str, Gateway], forward: Callable[[float], None], transport: AiohttpTransport
 ) -> None:
     url, gate = gateway
@@ -110,7 +134,7 @@ async def test_attempts_due_in_one_second_share_one_timer(
     answers = [await gate.arrived.get() for _ in attempts]
     deadlines = _deadlines(transport)
     assert len(deadlines) == 5
-    assert len(deadlines._due) <= 2  # at most a second boundary between two starts
+    assert len(deadlines._due) <= 2  # at most a tenth's boundary between two starts
     forward(21.0)
     outcomes = await asyncio.gather(*attempts, return_exceptions=True)
     assert all(isinstance(outcome, RequestTimeout) for outcome in outcomes)

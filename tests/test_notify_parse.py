@@ -240,3 +240,23 @@ def test_idempotency_key_is_trade_status_and_amount_value() -> None:
     assert _notification("0000", "10000.01").idempotency_key != key
     partial = _notification("0001", "5000").idempotency_key
     assert _notification("0001", "6000").idempotency_key != partial
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"tradeNo": "T1", "username": "PAYER-Budi", ',  # cut: not JSON
+        genuine_body(amount="PAYER-Budi"),  # signed, but its amount is no amount
+    ],
+    ids=["not-json", "unreadable-amount"],
+)
+def test_a_malformed_notification_keeps_nothing_of_the_body(body: bytes) -> None:
+    # Not even out of sight: a JSONDecodeError chained as context holds the whole body in
+    # ``.doc``, and error trackers walk ``__context__``.
+    with pytest.raises(MalformedNotification) as info:
+        parse_notification(body, SECRET)
+    error: BaseException | None = info.value
+    while error is not None:
+        assert "PAYER" not in repr(error) + repr(getattr(error, "doc", None))
+        error = error.__context__ or error.__cause__
+    assert info.value.__context__ is None

@@ -323,3 +323,22 @@ def test_an_unencodable_value_on_the_fast_path_leaves_nothing_in_frames(round_: 
             shown = repr(value)
             assert secret not in shown and secret.encode() not in shown.encode(), name
             assert "PAYER" not in shown, name
+
+
+def test_an_unusable_secret_leaves_no_payer_data_in_frames() -> None:
+    # The secret fails (a lone surrogate cannot be UTF-8): the canonical string built from
+    # the payer's fields must not stay in the frame's locals either.
+    fields = {"tradeNo": "T1", "amount": 5, "username": "PAYER-Budi", "timestamp": "1"}
+    with pytest.raises(ConfigurationError) as info:
+        sign(fields, "SECRET-\ud800")
+    tb = info.value.__traceback__
+    frames = []
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith("signing.py"):
+            frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    assert frames
+    for frame in frames:
+        for name, value in frame.f_locals.items():
+            assert "PAYER" not in repr(value), name
+            assert "SECRET" not in repr(value), name

@@ -27,13 +27,13 @@ from .codes import GatewayCodes
 from .envelope import decode_envelope
 from .errors import MalformedResponse, VexoraError
 from .middleware import Middleware, Next, Sender, SigningMiddleware, compose, signed_post
-from .reconcile import FirstAttempt, OrderKind, create_truthfully
+from .reconcile import AboutAnOrder, FirstAttempt, OrderKind, create_truthfully
 from .retry import MadeAttempt, RetryMiddleware, RetryPolicy
 from .wire import structure_response
 
 __all__ = ["DefaultChain", "chain", "create_order"]
 
-Result = TypeVar("Result")
+Result = TypeVar("Result", bound=AboutAnOrder)
 
 _debug_enabled = logging.getLogger("vexora_async").isEnabledFor
 
@@ -94,7 +94,7 @@ class DefaultChain:
             code = envelope.code
             if code == codes.accepted and code not in retry.system_error_codes:
                 try:
-                    return structure_response(
+                    result = structure_response(
                         envelope.data,
                         kind.result,
                         f"{kind.create_operation} response",
@@ -102,6 +102,10 @@ class DefaultChain:
                     )
                 except MalformedResponse:
                     pass  # read again, and reconciled, by create_truthfully
+                else:
+                    if result.trade_no == trade_no:
+                        return result
+                    # About another order: proves nothing of this one (create_truthfully).
             outcome = envelope
         carry_on = functools.partial(retry, next_=self._rest, made=MadeAttempt(begun, outcome))
         return await create_truthfully(

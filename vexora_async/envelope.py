@@ -32,6 +32,8 @@ __all__ = [
 ]
 
 GATEWAY_TEXT_MAX = 200
+# Statuses that are never the gateway's answer, envelope or not (see decode_envelope).
+_UNANSWERED = frozenset({408, 429})
 _UNPRINTABLE = re.compile(r"[^\x20-\x7e\u00a0-\ud7ff\ue000-\ufffd]|[\u2028\u2029\u202a-\u202e]")
 
 
@@ -50,15 +52,17 @@ def clean_gateway_text(text: object) -> str:
 def decode_envelope(response: HttpResponse) -> Envelope:
     """Parse a response body into an ``Envelope``.
 
-    A 3xx is an ``UnexpectedRedirect`` (never followed), a non-2xx status without a readable
-    envelope an ``HTTPStatusError``, a 2xx body that is not an envelope a
-    ``MalformedResponse``. No error quotes the body.
+    A 3xx is an ``UnexpectedRedirect`` (never followed); a 5xx, 408 or 429 an
+    ``HTTPStatusError`` even with an envelope (a proxy may answer so after the gateway acted,
+    so it proves nothing); another non-2xx status without a readable envelope an
+    ``HTTPStatusError``; a 2xx body that is not an envelope a ``MalformedResponse``. No
+    error quotes the body.
     """
     status, headers, raw_body = response
-    if not 300 <= status < 400:
+    if status < 300 or (400 <= status < 500 and status not in _UNANSWERED):
         try:
             body = loads(raw_body) if raw_body else None
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, RecursionError):  # (absurd nesting: not an envelope)
             body = None
         if type(body) is dict:
             # The usual answer: text ``code`` and ``msg``, short and printable, so cleaning
@@ -75,6 +79,13 @@ def decode_envelope(response: HttpResponse) -> Envelope:
             ):
                 return Envelope(code, msg, body.get("data"), status, headers, body)
         return _decoded(response, body)
+    if status >= 400:
+        # Whatever its body says, a 5xx, 408 or 429 is no verdict: a proxy may answer it
+        # after the gateway acted, so it is "maybe sent", never the gateway's refusal.
+        raise _with_response(
+            HTTPStatusError(status, retry_after=parse_retry_after(headers.get("retry-after"))),
+            response,
+        )
     location = headers.get("location")
     raise _with_response(UnexpectedRedirect(status, location_host=_host_of(location)), response)
 

@@ -133,7 +133,9 @@ class ResponseError(VexoraError):
 
 
 class HTTPStatusError(ResponseError):
-    """A non-2xx HTTP status without a gateway envelope."""
+    """A non-2xx HTTP status that is not the gateway's answer: any 5xx, 408 or 429 (a proxy
+    may answer so after the gateway acted, whatever the body says), or another status
+    without a gateway envelope."""
 
     def __init__(self, status: int, *, retry_after: float | None = None) -> None:
         super().__init__(f"HTTP {status} from the gateway", status=status)

@@ -20,12 +20,13 @@ runs inside the call's one ``deadline``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
 
 from .call import ApiCall, Envelope
 from .codes import GatewayCodes
+from .echoes import Echoes
 from .envelope import refusal
 from .errors import (
     AuthenticationError,
@@ -43,10 +44,18 @@ from .responses import annotate
 from .retry import RetryPolicy
 from .wire import structure_response
 
-__all__ = ["FirstAttempt", "OrderKind", "create_truthfully", "query_state"]
+__all__ = ["AboutAnOrder", "FirstAttempt", "OrderKind", "about", "create_truthfully", "query_state"]
 
-Result = TypeVar("Result")
-State = TypeVar("State")
+class AboutAnOrder(Protocol):
+    """What a create's result and a query's state both name: the order they are about."""
+
+    @property
+    def trade_no(self) -> str: ...
+
+
+Result = TypeVar("Result", bound=AboutAnOrder)
+State = TypeVar("State", bound=AboutAnOrder)
+Answer = TypeVar("Answer", bound=AboutAnOrder)
 Send = Callable[[ApiCall], Awaitable[Envelope]]
 
 
@@ -98,21 +107,25 @@ async def query_state(
     timeout: float | None,
     policy: RetryPolicy | None,
     deadline: float | None = None,
+    echoes: Echoes | None = None,
 ) -> State:
     """One (retried) query, read strictly: only the profile's not-found code is
-    ``OrderNotFound``; every other code is a typed error."""
+    ``OrderNotFound``; every other code is a typed error. ``echoes``: what the order was
+    created with, masked in an error's text (a create's reconciliation passes them)."""
     call = ApiCall(
         kind.query_operation, kind.query_path, {"tradeNo": trade_no}, trade_no, timeout,
         retry=policy, deadline=deadline,
     )  # fmt: skip
     envelope = await send(call)
     if envelope.code == codes.accepted:
+        what = f"{kind.query_operation} response"
         try:
-            return structure_response(
-                envelope.data, kind.state, f"{kind.query_operation} response"
-            )
+            return about(structure_response(envelope.data, kind.state, what), trade_no, what)
         except MalformedResponse as exc:
-            raise _answered(exc, call, envelope) from None
+            masked = envelope if echoes is None else echoes.envelope(envelope)
+            raise _answered(exc, call, masked) from None
+    if echoes is not None:
+        envelope = echoes.envelope(envelope)
     raise _answered(refusal(envelope, codes, trade_no), call, envelope)
 
 
@@ -143,6 +156,7 @@ async def create_truthfully(
     if timeout is None:
         timeout = policy.attempt_timeout  # what the retry link would pick: resolved once
     known: list[str] = []
+    echoes = Echoes(fields)  # what this order sent, masked wherever an answer echoes it
     rejection: OrderRejected | None = None
     attempts = 0
     accepted = False  # the gateway said 0000 but the answer could not be read
@@ -175,36 +189,44 @@ async def create_truthfully(
         else:
             attempts += envelope.attempts
             maybe_sent = maybe_sent or envelope.maybe_sent
-            last = envelope
             code = envelope.code
             if code == codes.accepted:
+                what = f"{kind.create_operation} response"
                 try:
-                    return structure_response(
-                        envelope.data,
-                        kind.result,
-                        f"{kind.create_operation} response",
-                        kind.result_aliases,
+                    result = structure_response(
+                        envelope.data, kind.result, what, kind.result_aliases
                     )
+                    return about(result, trade_no, what)
                 except MalformedResponse as exc:
                     accepted = True
                     cause = exc
                     known.append(f"{kind.create_operation}: accepted, {describe(exc)}")
-            elif code in codes.system_error:
-                known.append(f"{kind.create_operation}: gateway code {code}: {envelope.msg}")
-            elif code in codes.authentication and not maybe_sent:
-                error = AuthenticationError(code, envelope.msg, trade_no=trade_no)
-                raise _stamped(annotate(error, op, path, envelope), attempts, maybe_sent)
+                last = echoes.envelope(envelope)
             else:
-                rejection = OrderRejected(code, envelope.msg, trade_no=trade_no)
-                annotate(rejection, op, path, envelope)
-                known.append(f"{kind.create_operation}: refused, gateway code {code}")
+                # What a refusal says goes into errors, logs and files: its echoes masked.
+                last = envelope = echoes.envelope(envelope)
+                if code in codes.system_error:
+                    known.append(
+                        f"{kind.create_operation}: gateway code {envelope.code}: {envelope.msg}"
+                    )
+                elif code in codes.authentication and not maybe_sent:
+                    error = AuthenticationError(envelope.code, envelope.msg, trade_no=trade_no)
+                    raise _stamped(annotate(error, op, path, envelope), attempts, maybe_sent)
+                else:
+                    rejection = OrderRejected(envelope.code, envelope.msg, trade_no=trade_no)
+                    annotate(rejection, op, path, envelope)
+                    known.append(
+                        f"{kind.create_operation}: refused, gateway code {envelope.code}"
+                    )
         if not policy.reconcile:
             unknown = OutcomeUnknown(
                 trade_no, known[-1], attempts=attempts, known=known, rejection=rejection
             )
             raise annotate(unknown, op, path, last) from cause
 
-        look = await _settle(send, kind, codes, trade_no, timeout, policy, deadline, clock, sleep)
+        look = await _settle(
+            send, kind, codes, trade_no, timeout, policy, deadline, clock, sleep, echoes
+        )
         if isinstance(look, _Found):
             exists = OrderExists(trade_no, look.state, reason=known[-1])
             exists.attempts, exists.maybe_sent = attempts, maybe_sent
@@ -237,6 +259,7 @@ async def _settle(
     deadline: float | None,
     clock: Callable[[], float],
     sleep: Callable[[float], Awaitable[object]],
+    echoes: Echoes,
 ) -> _Found | _Unclear | object:
     """Found; absent (the not-found answer ``settle_queries`` times, the first and the last
     ``settle_window`` apart); or unclear. An answer that proves nothing (a throttle, an
@@ -256,8 +279,9 @@ async def _settle(
             break
         try:
             state = await query_state(
-                send, kind, codes, trade_no, timeout=timeout, policy=policy, deadline=deadline
-            )
+                send, kind, codes, trade_no, timeout=timeout, policy=policy, deadline=deadline,
+                echoes=echoes,
+            )  # fmt: skip
         except OrderNotFound:
             not_found += 1
             if not_found >= needed:
@@ -270,6 +294,14 @@ async def _settle(
     if unclear is None:
         unclear = "deadline reached before the order's absence was confirmed"
     return _Unclear(unclear)
+
+
+def about(answer: Answer, trade_no: str, what: str) -> Answer:
+    """``answer`` when it is about ``trade_no``. An answer about another order proves
+    nothing about this one: a ``MalformedResponse`` (reconciled like any unreadable one)."""
+    if answer.trade_no != trade_no:
+        raise MalformedResponse(f"{what}: about another order's tradeNo")
+    return answer
 
 
 def _stamped(error: VexoraError, attempts: int, maybe_sent: bool) -> VexoraError:

@@ -2,9 +2,9 @@
 gateway's envelope with payer data left out.
 
 ``ResponseInfo`` is attached to errors (``error.response``) and ``RawResponse`` is what
-``client.with_raw_response`` returns for a successful call. Neither ever holds the
-envelope's ``data`` beyond a few keys known to carry no personal data, nor a cookie or
-credential header.
+``client.with_raw_response`` returns for a successful call. Both redact by allowlist: of the
+envelope only its own keys and the few keys of ``data`` known to carry no personal data, of
+the headers only the values of those known to be harmless.
 """
 
 from __future__ import annotations
@@ -43,28 +43,56 @@ SAFE_DATA_KEYS = frozenset(
         "desc",
     }
 )
-# Headers whose values are credentials or session state, or URLs that may carry query
-# data (a redirect's host is on ``UnexpectedRedirect.location_host``): shown as "***".
-_SECRET_HEADERS = frozenset(
+# Headers whose values are shown: the HTTP machinery and request ids, nothing a gateway or a
+# proxy fills from the request. Every other header's value is "***" (its name stays): an
+# allowlist, because a blocklist misses the header that echoes the request back.
+_SHOWN_HEADERS = frozenset(
     {
-        "set-cookie",
-        "cookie",
-        "authorization",
-        "proxy-authorization",
-        "www-authenticate",
-        "location",
-        "content-location",
-        "refresh",
+        "age",
+        "cache-control",
+        "cf-ray",
+        "connection",
+        "content-encoding",
+        "content-length",
+        "content-type",
+        "date",
+        "etag",
+        "expires",
+        "keep-alive",
+        "last-modified",
+        "ratelimit-limit",
+        "ratelimit-remaining",
+        "ratelimit-reset",
+        "request-id",
+        "retry-after",
+        "server",
+        "traceparent",
+        "transfer-encoding",
+        "vary",
+        "via",
+        "x-amz-cf-id",
+        "x-amzn-requestid",
+        "x-correlation-id",
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+        "x-request-id",
+        "x-trace-id",
     }
+)
+# The envelope's own top-level keys, shown; any other key's value is "***".
+_SHOWN_TOP = frozenset(
+    {"code", "msg", "message", "success", "timestamp", "sign", "traceId", "requestId"}
 )
 _SCALARS = (str, int, float, bool, type(None))
 
 
 def redact_headers(headers: Mapping[str, str]) -> Mapping[str, str]:
-    """Response headers with lower-cased names and credential values masked."""
+    """Response headers with lower-cased names; only the values of headers known to be
+    harmless (``_SHOWN_HEADERS``) are kept, every other one is "***"."""
     return MappingProxyType(
         {
-            name.lower(): "***" if name.lower() in _SECRET_HEADERS else str(value)
+            name.lower(): str(value) if name.lower() in _SHOWN_HEADERS else "***"
             for name, value in headers.items()
         }
     )
@@ -81,8 +109,8 @@ def _scalar(value: object) -> object:
 
 
 def redact_body(body: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
-    """The envelope without payer data: its top-level scalars (``code``, ``msg``, ...) and,
-    of ``data``, only ``SAFE_DATA_KEYS``."""
+    """The envelope without payer data: its own top-level keys (``code``, ``msg``, ...; any
+    other key's value is "***") and, of ``data``, only ``SAFE_DATA_KEYS``."""
     if body is None:
         return None
     view: dict[str, Any] = {}
@@ -95,7 +123,7 @@ def redact_body(body: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
             else:
                 view["data"] = _scalar(value)
         else:
-            view[str(key)] = _scalar(value)
+            view[str(key)] = _scalar(value) if key in _SHOWN_TOP else "***"
     return MappingProxyType(view)
 
 

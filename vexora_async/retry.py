@@ -28,6 +28,7 @@ import attrs
 
 from .call import ApiCall, Envelope
 from .codes import SYSTEM_ERROR
+from .echoes import shown_code
 from .errors import ConfigurationError, HTTPStatusError, RequestTimeout, VexoraError
 from .middleware import Next
 from .outcome import Delivery, delivery_of, is_retryable
@@ -291,7 +292,7 @@ class RetryMiddleware:
             attempt=attempt,
             delivery=delivery,
             elapsed=self.clock() - begun,
-            code=envelope.code if envelope is not None else None,
+            code=shown_code(envelope.code, call.fields) if envelope is not None else None,
             http_status=status,
             error=type(error).__name__ if error is not None else None,
             will_retry=will_retry,

@@ -301,7 +301,7 @@ def sign(fields: Mapping[str, object], secret: str | bytes) -> str:
     if key is None or payload is None:
         # Nothing secret or personal stays in this frame's locals once anything is raised.
         found = _unsignable(fields) if payload is None else None
-        del secret, key, fields
+        del secret, key, fields, payload, text
         if found is not None:
             raise ValidationError(found) from None
         raise ConfigurationError("the secret must be text that can be encoded as UTF-8")

@@ -229,15 +229,18 @@ def structure_response(
             try:
                 result: T = read(data)  # no cast(): a call on the hot path
             except Exception as exc:
-                raise _malformed(exc, data, cls, what) from None
-            return result
+                error = _malformed(exc, data, cls, what)
+            else:
+                return result
+            raise error  # outside the handler: the caught error may quote the answer's data
     elif not isinstance(data, Mapping):
         raise MalformedResponse(f"{what}: 'data' is not an object")
     hook = converter.get_structure_hook(cls)
     try:
         return cast(T, hook(_with_aliases(data, _ALIASES if aliases is None else aliases), cls))
     except Exception as exc:
-        raise _malformed(exc, data, cls, what) from None
+        error = _malformed(exc, data, cls, what)
+    raise error  # (as above: no __context__ quoting the data)
 
 
 def _malformed(

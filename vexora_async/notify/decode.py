@@ -23,4 +23,7 @@ def read_body(body: Body) -> tuple[dict[str, Any], dict[str, Any]]:
     try:
         return signed_object(body)
     except ValueError:  # JSONDecodeError, UnicodeDecodeError, not an object, too deep
-        raise MalformedNotification("notification body is not a JSON object") from None
+        pass
+    # Raised outside the handler: the caught error (a JSONDecodeError keeps the whole body in
+    # ``.doc``) must not stay reachable as this one's ``__context__``.
+    raise MalformedNotification("notification body is not a JSON object")

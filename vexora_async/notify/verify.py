@@ -117,9 +117,11 @@ def _structure(kind: NotificationKind[N], native: Mapping[str, Any]) -> N:
     try:
         return kind.structure(native)
     except MalformedResponse as exc:
-        raise MalformedNotification(f"notification: {exc}") from None
+        reason = str(exc)
     except (TypeError, ValueError, KeyError) as exc:  # cattrs without detailed validation
-        raise MalformedNotification(f"notification: {type(exc).__name__}") from None
+        reason = type(exc).__name__
+    # Outside the handlers: the caught error may quote a value; it is not kept as context.
+    raise MalformedNotification(f"notification: {reason}")
 
 
 def parse_fields(
