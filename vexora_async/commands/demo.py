@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import attrs
 
+from .._install_hint import install_hint
 from ..batch import BatchOutcome, run_batch
 from ..models import CheckoutRequest, PaymentLink
 from ..regions import registry
@@ -178,7 +179,7 @@ def _summary(
         ("latency p50", f"{p50 * 1000:.1f} ms"),
         ("latency p99", f"{p99 * 1000:.1f} ms"),
         ("concurrency", str(args.concurrency)),
-        ("JSON", "orjson" if HAS_ORJSON else "json (pip install 'vexora_async[orjson]')"),
+        ("JSON", "orjson" if HAS_ORJSON else f"json (orjson: {install_hint('orjson', 'orjson')})"),
     ]
     if sample is not None:
         rows.append(("a payment URL", sample.payment_url))
