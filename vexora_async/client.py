@@ -15,7 +15,7 @@ import attrs
 
 from .batch import BatchRun
 from .call import ApiCall, Envelope
-from .codes import DEFAULT_CODES, GatewayCodes
+from .codes import GatewayCodes
 from .credentials import check_merchant_no, check_secret
 from .direct import chain, create_order
 from .errors import ConfigurationError, ValidationError, Violation
@@ -136,8 +136,8 @@ class VexoraClient:
             ),
             clock=clock,
         )
-        codes: GatewayCodes = getattr(self.profile, "codes", DEFAULT_CODES)
-        self.codes = codes
+        codes = self.profile.codes  # how this gateway's codes read (RegionProfile.codes)
+        self.codes: GatewayCodes = codes
         if isinstance(retry, RetryMiddleware):
             retrying = retry  # brings its own hooks, sleep and clock (tests, tracing)
         else:
