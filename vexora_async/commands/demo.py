@@ -29,6 +29,7 @@ from .common import (
     EXIT_USAGE,
     Progress,
     fail,
+    plural,
     print_table,
     run_stoppable,
 )
@@ -172,7 +173,9 @@ def _summary(
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
     rows = [(f"outcome: {name}", str(count)) for name, count in sorted(outcomes.items())]
     checked = sum(outcomes.values())
-    rows.append(("checked against the ledger", f"{checked} orders, {lies} lies"))
+    rows.append(
+        ("checked against the ledger", f"{plural(checked, 'order')}, {plural(lies, 'lie')}")
+    )
     links = outcomes[BatchOutcome.CREATED]
     rows += [
         ("links/s", f"{links / elapsed:,.0f} (links returned only)" if elapsed else "-"),
@@ -183,6 +186,6 @@ def _summary(
     ]
     if sample is not None:
         rows.append(("a payment URL", sample.payment_url))
-    print_table(f"{args.links} {args.region} links in {elapsed:.2f} s", rows)
+    print_table(f"{plural(args.links, args.region + ' link')} in {elapsed:.2f} s", rows)
     for name in sorted(outcomes):
         print(f"  {name}: {EXPLAINED.get(name, name)}")
