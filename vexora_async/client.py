@@ -295,7 +295,8 @@ class VexoraClient:
 
         - ``ValidationError`` / ``ConnectError``: nothing was sent.
         - ``OrderRejected``: the gateway refused it and queries confirmed it does not exist.
-        - ``OrderExists``: it exists, but its cashier URL was lost (``.state`` has the query).
+        - ``OrderExists``: it exists, but this call has no cashier URL for it: the answer was
+          lost, or the trade number was used already (``.refused``; ``.state`` has the query).
         - ``OutcomeUnknown``: it may exist; query it later, never re-create it under a new
           number.
         - ``AuthenticationError``: the gateway did not accept the credentials.
@@ -362,7 +363,8 @@ class VexoraClient:
         - ``ValidationError`` / ``ConnectError``: nothing was sent; nothing was paid out.
         - ``OrderRejected``: the gateway refused it (an insufficient balance, say) and
           queries confirmed no such payout exists: provably not paid out.
-        - ``OrderExists``: it exists (``.state`` is the ``PayoutState``); its answer was lost.
+        - ``OrderExists``: it exists (``.state`` is the ``PayoutState``): its answer was lost,
+          or the trade number was used already (``.refused``).
         - ``OutcomeUnknown``: it may exist; query it, never pay it again under a new number.
         - ``AuthenticationError``: the gateway did not accept the credentials.
         """

@@ -17,6 +17,7 @@ import signal
 from typing import Any
 
 import aiohttp
+import attrs
 
 from ..errors import ConfigurationError
 from ..hosts import is_loopback_url
@@ -168,13 +169,17 @@ def _act(args: argparse.Namespace, action: str) -> int:
     if status != 200 or not isinstance(order, dict):
         error = answer.get("error") if isinstance(answer, dict) else None
         return fail(f"sandbox {action}: {error or f'HTTP {status}'}", EXIT_FAILED_ROWS)
-    done = "paid" if action == "pay" else "notification sent again"
+    done = _DONE.get(args.outcome, "paid") if action == "pay" else "notification sent again"
     print(
         f"{done}: tradeNo {order.get('tradeNo')} (merchant {order.get('merchantNo')}), "
         f"status {order.get('status')}, paid {order.get('paidAmount')} of {order.get('amount')}",
         flush=True,
     )
     return EXIT_OK
+
+
+# What ``sandbox pay --outcome`` did, said first on its line.
+_DONE = {"paid": "paid", "partial": "partly paid", "failed": "payment failed"}
 
 
 async def _post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -194,8 +199,16 @@ async def _post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
 
 def _configured(args: argparse.Namespace, merchants: list[SandboxMerchant]) -> Sandbox:
     """The sandbox the options describe, or ``ConfigurationError`` naming the option."""
+    given = dict(_pair(item) for item in args.code)
+    known = [field.name for field in attrs.fields(SandboxCodes)]
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ConfigurationError(
+            f"--code: unknown name(s) {', '.join(repr(n[:40]) for n in unknown[:5])}; the"
+            f" names are: {', '.join(known)}"
+        )
     try:
-        codes = SandboxCodes(**dict(_pair(item) for item in args.code))
+        codes = SandboxCodes(**given)
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"--code: {exc}") from None
     sandbox = Sandbox(
