@@ -17,11 +17,10 @@ import signal
 from typing import Any
 
 import aiohttp
-import attrs
 
 from ..errors import ConfigurationError
 from ..hosts import is_loopback_url
-from ..sandbox.codes import SandboxCodes
+from ..sandbox.codes import SandboxCodes, changed_codes
 from ..sandbox.faults import ALL_KINDS
 from ..sandbox.merchants import SandboxMerchant, parse_merchant
 from ..sandbox.server import Sandbox, check_bind_host, run_sandbox
@@ -199,16 +198,8 @@ async def _post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
 
 def _configured(args: argparse.Namespace, merchants: list[SandboxMerchant]) -> Sandbox:
     """The sandbox the options describe, or ``ConfigurationError`` naming the option."""
-    given = dict(_pair(item) for item in args.code)
-    known = [field.name for field in attrs.fields(SandboxCodes)]
-    unknown = sorted(set(given) - set(known))
-    if unknown:
-        raise ConfigurationError(
-            f"--code: unknown name(s) {', '.join(repr(n[:40]) for n in unknown[:5])}; the"
-            f" names are: {', '.join(known)}"
-        )
     try:
-        codes = SandboxCodes(**given)
+        codes = changed_codes(SandboxCodes(), dict(_pair(item) for item in args.code))
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"--code: {exc}") from None
     sandbox = Sandbox(
