@@ -300,7 +300,7 @@ def plot(report: dict[str, Any], path: Path) -> str | None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        return "matplotlib is not installed (pip install 'vexora_async[bench]'): no plot"
+        return "matplotlib is not installed (pip install '.[bench]' in the repository): no plot"
     rows = report["results"]
     clients = list(dict.fromkeys(r["client"] for r in rows))
     labels = {r["client"]: r["label"] for r in rows}

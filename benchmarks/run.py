@@ -149,7 +149,7 @@ def resolve(args: argparse.Namespace) -> argparse.Namespace:
     }
     for name, module in sorted(missing.items()):
         print(f"note: skipping client {name}: {module} is not installed "
-              "(pip install 'vexora_async[bench]')", file=sys.stderr)
+              "(pip install '.[bench]' in the repository)", file=sys.stderr)
     args.clients = [name for name in args.clients if name not in missing]
     args.e2e_clients = [name for name in args.e2e_clients if name not in missing]
     if not args.clients:

@@ -198,6 +198,16 @@ def test_verify_notify_accepts_a_genuine_one_only(
     path.write_text(json.dumps({**fields, "amount": "99999", "sign": sign(fields, SECRET)}))
     assert main(["verify-notify", str(path), "--secret", SECRET]) == 1
 
+    # An undocumented key: the hint is the command's option, not the library's keyword.
+    extra = {**fields, "bankCode": "014"}
+    path.write_text(json.dumps({**extra, "sign": sign(extra, SECRET)}))
+    capsys.readouterr()
+    assert main(["verify-notify", str(path), "--secret", SECRET]) == 1
+    err = capsys.readouterr().err
+    assert "unknown key(s) 'bankCode'" in err and "--extra-key" in err, err
+    assert "extra_keys=" not in err
+    assert main(["verify-notify", str(path), "--secret", SECRET, "--extra-key", "bankCode"]) == 0
+
 
 @pytest.mark.parametrize("http", ["aiohttp", "http11"])
 def test_query_reports_a_created_order(

@@ -310,7 +310,9 @@ def test_a_csv_field_over_128_kib_is_one_invalid_row(
         ("a_dir.csv", "dir", "cannot read"),
     ],
 )
+@pytest.mark.parametrize("command", ["batch", "payouts"])
 def test_an_unusable_input_file_is_one_line_and_exit_3(
+    command: str,
     name: str,
     content: bytes | str | None,
     message: str,
@@ -322,12 +324,15 @@ def test_an_unusable_input_file_is_one_line_and_exit_3(
         source.mkdir()
     elif isinstance(content, bytes):
         source.write_bytes(content)
+    before = sorted(tmp_path.iterdir())
     out = tmp_path / "results.jsonl"
-    code = main(["batch", str(source), "--out", str(out), "--merchant-no", MERCHANT,
+    code = main([command, str(source), "--out", str(out), "--merchant-no", MERCHANT,
                  "--secret", SECRET, "--base-url", "http://127.0.0.1:9"])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 3 and message in err and err.count("\n") == 1, err
-    assert not out.exists()
+    # Nothing was sent, so nothing is left to resume: no results file, no journal (nor
+    # SQLite's side files) that the next run would have to be told about.
+    assert sorted(tmp_path.iterdir()) == before
 
 
 # -- the command line a person reads ------------------------------------------------------------
@@ -347,10 +352,14 @@ def test_connect_errors_name_the_host_and_port(
     _write_csv(source, [_row(0, "N")])
     base = ["--merchant-no", MERCHANT, "--secret", SECRET, "--base-url", f"http://127.0.0.1:{port}"]
     assert main(["batch", str(source), "--out", str(out), "--progress", "none", *base]) == 1
-    assert f"could not connect to 127.0.0.1:{port}" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"could not connect to 127.0.0.1:{port}" in printed
+    assert "1 row did not become links:" in printed  # one row, said as one
     assert _results(out)[0]["outcome"] == "not_sent"
     assert main(["query", "T1", *base]) == 1
-    assert f"could not connect to 127.0.0.1:{port}" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"could not connect to 127.0.0.1:{port}: connection refused" in err
+    assert err.count("could not connect") == 1, err  # said once, not nested
 
     # The gateway comes up: the same command sends what was never sent.
     with SandboxThread(port=port, time_factor=0.001) as sandbox:
@@ -401,5 +410,7 @@ def test_postgres_journal_flags_with_a_file_journal_are_refused(
     assert main(args) == 4
     err = capsys.readouterr().err
     assert "PostgreSQL journal" in err and all(f in err for f in flags if f.startswith("--"))
+    named = [f for f in flags if f.startswith("--")]
+    assert (" applies only to" if len(named) == 1 else " and --journal-table apply only to") in err
     assert vexora_sandbox.ledger.orders() == [] and not out.exists()
     assert not (tmp_path / "out.jsonl.journal").exists()

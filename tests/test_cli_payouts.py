@@ -190,7 +190,7 @@ def test_bad_rows_report(
         "row 3: email: email_format (a valid address like name@example.com)",
         "row 3: bank_code: bank_code_format (4 digits from the bank list)",
     ]
-    assert "1 of 3 rows are invalid; nothing was sent" in captured.err
+    assert "1 of 3 rows is invalid; nothing was sent (fix it," in captured.err
 
 
 def test_a_repeated_trade_no_is_invalid_and_never_paid_even_with_skip_invalid(

@@ -103,11 +103,12 @@ async def test_an_untrusted_certificate_is_refused_before_anything_is_sent(
     state, port = served
     transport = Http11Transport()  # the system's trust store: it never heard of this CA
     try:
-        with pytest.raises(ConnectError):
+        with pytest.raises(ConnectError) as caught:
             await transport.send(_post(port))
     finally:
         await transport.aclose()
     assert state.requests == []  # the signed body never left
+    assert str(caught.value).startswith(f"could not connect to 127.0.0.1:{port}: TLS certificate")
 
 
 async def test_a_certificate_for_another_name_is_refused(authority: trustme.CA) -> None:
@@ -115,11 +116,12 @@ async def test_a_certificate_for_another_name_is_refused(authority: trustme.CA) 
     async with server:
         transport = Http11Transport(ssl=_trusting(authority))
         try:
-            with pytest.raises(ConnectError):
+            with pytest.raises(ConnectError) as caught:
                 await transport.send(_post(port))
         finally:
             await transport.aclose()
     assert state.requests == []
+    assert "TLS certificate not accepted (IP address mismatch" in str(caught.value)
 
 
 async def test_plain_http_to_a_tls_port_is_no_answer_not_a_wrong_one(

@@ -20,3 +20,15 @@ def test_import_is_lazy() -> None:
     code = "import sys, vexora_async; print('aiohttp' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_notify_exports_the_errors_parse_notification_raises() -> None:
+    import vexora_async.errors as errors
+    import vexora_async.notify as notify
+
+    for name in ("SignatureError", "MalformedNotification", "UnknownNotificationKey",
+                 "AmbiguousNotification"):  # fmt: skip
+        assert name in notify.__all__, name
+        assert getattr(notify, name) is getattr(errors, name)  # the same class, not a copy
+    for name in notify.__all__:
+        assert getattr(notify, name) is not None, name

@@ -132,6 +132,14 @@ def test_bad_options(args: list[str], capsys: pytest.CaptureFixture[str]) -> Non
     assert "error:" in capsys.readouterr().err
 
 
+def test_an_unknown_code_name_lists_the_valid_names(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["sandbox", "--port", "0", "--code", "nonsense=1"]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "--code: unknown name(s) 'nonsense'" in err
+    assert "duplicate_code" in err and "not_found_msg" in err  # every valid name
+    assert "__init__" not in err and "keyword argument" not in err  # no Python internals
+
+
 def test_port_in_use(capsys: pytest.CaptureFixture[str]) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -180,7 +188,9 @@ def test_pay_and_redeliver_from_the_command_line(
     partial = ["--outcome", "partial", "--amount", "2.50"]
     assert main(["sandbox", "pay", "CLI-PAY", *partial, *url]) == 0
     # The total as the SDK sent it ("12.5" or "12.50").
-    assert re.search(r"status 0001, paid 2\.50 of 12\.50?$", capsys.readouterr().out.strip())
+    partly = capsys.readouterr().out.strip()
+    assert partly.startswith("partly paid: tradeNo CLI-PAY"), partly
+    assert re.search(r"status 0001, paid 2\.50 of 12\.50?$", partly)
     [first] = notify_recorder.wait(1)
     assert (first["status"], first["amount"]) == ("0001", "2.50")
 
@@ -192,6 +202,18 @@ def test_pay_and_redeliver_from_the_command_line(
     assert paid["status"] == again["status"] == "0000"
     order = vexora_sandbox.ledger.order("CLI-PAY")
     assert order is not None and order.status == "0000"
+
+    # A failed payment is said as one, not as "paid:".
+    async def create_another() -> None:
+        async with vexora_sandbox.client("USD") as client:
+            # (notified to an outside URL, which the sandbox skips: the recorder's count holds)
+            await client.create_payment_link(checkout_request("USD", "CLI-FAIL"))
+
+    asyncio.run(create_another())
+    assert main(["sandbox", "pay", "CLI-FAIL", "--outcome", "failed", *url]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("payment failed: tradeNo CLI-FAIL") and "paid:" not in out, out
+    assert "status 00029" in out
 
     # The sandbox refuses: exit 1 with its reason.
     assert main(["sandbox", "pay", "CLI-PAY", "--outcome", "failed", *url]) == EXIT_FAILED_ROWS

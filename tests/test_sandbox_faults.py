@@ -117,6 +117,30 @@ async def test_retry_after_a_stored_5xx_finds_the_order(sandbox: Sandbox) -> Non
     assert sandbox.ledger.checkout_requests("TWICE-1") == 2
     outcomes = [r.outcome for r in sandbox.ledger.requests()]
     assert outcomes == ["stored", "duplicate", "found"]
+    # Refused as a duplicate after an attempt of its own that may have created it.
+    assert caught.value.refused
+    assert "earlier attempt of this call whose answer was lost" in str(caught.value)
+
+
+async def test_order_exists_says_whether_the_answer_was_lost_or_the_trade_no_was_used(
+    sandbox: Sandbox,
+) -> None:
+    # Every answer dropped after the order was stored: the query finds it, its answer lost.
+    sandbox.faults.inject("LOST-1", FaultKind.DROP_AFTER_STORE, times=None)
+    with pytest.raises(OrderExists) as lost:
+        await create(sandbox, "LOST-1", retry=QUICK_RETRY)
+    assert not lost.value.refused
+    assert "the answer carrying its result was lost" in str(lost.value)
+    sandbox.faults.clear()
+    # The same trade number sent again on purpose: refused, found, and nothing was lost.
+    await create(sandbox, "AGAIN-1", retry=QUICK_RETRY)
+    with pytest.raises(OrderExists) as again:
+        await create(sandbox, "AGAIN-1", retry=QUICK_RETRY)
+    assert again.value.refused and not again.value.maybe_sent
+    message = str(again.value)
+    assert message.startswith("trade AGAIN-1 already exists at the gateway: the gateway refused")
+    assert "created before this call under the same trade number" in message
+    assert "lost" not in message
 
 
 async def test_fault_header_and_unknown_kind(sandbox: Sandbox) -> None:

@@ -400,7 +400,9 @@ async def test_fault_api(sandbox: Sandbox) -> None:
     assert coded.json()["replicaLag"] == 2
     assert sandbox.codes.duplicate_code == "9101" and sandbox.faults.replica_lag == 2
     assert (await post(url, {"codes": {"sign_error_code": "8000"}})).status == 400
-    assert (await post(url, {"codes": {"no_such_code": "1"}})).status == 400
+    unknown = await post(url, {"codes": {"no_such_code": "1"}})
+    assert unknown.status == 400
+    assert "unknown name(s) 'no_such_code'; the names are: accepted_code" in unknown.json()["error"]
     assert sandbox.codes.sign_error_code == "1001"
 
 

@@ -4,10 +4,12 @@ a fast failure inside an event loop, and no thread left behind."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import pytest
 
@@ -17,14 +19,19 @@ from vexora_async import (
     ConnectError,
     OrderExists,
     OrderNotFound,
+    OrderRejected,
     PaymentLink,
     RetryPolicy,
     ValidationError,
 )
+from vexora_async.client import VexoraClient as AsyncVexoraClient
 from vexora_async.errors import AuthenticationError
+from vexora_async.payout_models import Payout, PayoutState
 from vexora_async.retry import RequestEvent
-from vexora_async.sandbox import FaultKind, SandboxThread
+from vexora_async.sandbox import FaultKind, NotifyRecorder, SandboxThread
 from vexora_async.sync import SyncVexoraClient, VexoraClient
+
+from .payout_support import QUICK, payout_request
 
 THREADS = 12
 PER_THREAD = 8
@@ -227,3 +234,49 @@ def test_closing_while_threads_call_never_hangs_or_misreports(
         assert set(created) <= stored
         assert not set(refused) & stored
     assert sum(len(refused) for _, refused in outcomes) == THREADS  # every worker was stopped
+
+
+def test_payouts_and_balance(
+    vexora_sandbox: SandboxThread, notify_recorder: NotifyRecorder
+) -> None:
+    merchant = vexora_sandbox.merchants["IDR"].merchant_no
+    with _client(vexora_sandbox, retry=QUICK) as client:
+        assert client.get_balance().available == 0  # sandbox merchants start with nothing
+        with pytest.raises(OrderRejected) as poor:
+            client.create_payout(payout_request("IDR", "PO-SYNC-POOR", notify_recorder.url))
+        assert poor.value.code == "8100"
+        vexora_sandbox.payouts.fund(merchant, 400000)
+        payout = client.create_payout(payout_request("IDR", "PO-SYNC-1", notify_recorder.url))
+        assert isinstance(payout, Payout) and payout.status.is_processing
+        assert client.get_balance().frozen == Decimal(100000)
+        vexora_sandbox.payouts.wait_settled("PO-SYNC-1")
+        state = client.query_payout("PO-SYNC-1")
+        assert isinstance(state, PayoutState) and state.status.code == "0000"
+        assert state.pay_amount == Decimal(100000)
+        with pytest.raises(OrderNotFound):
+            client.query_payout("PO-SYNC-NONE")
+        requests = [
+            payout_request("IDR", f"PO-SYNC-B{i}", notify_recorder.url) for i in range(3)
+        ] + [payout_request("IDR", "PO-SYNC-BAD", notify_recorder.url, amount=5)]
+        results = client.create_payouts(requests, concurrency=2)
+        assert [r.trade_no for r in results] == [r.trade_no for r in requests]  # input order
+        assert [r.ok for r in results] == [True, True, True, False]
+        assert isinstance(results[3].error, ValidationError)
+        assert all(isinstance(r.link, Payout) for r in results[:3])
+        for result in results[:3]:
+            vexora_sandbox.payouts.wait_settled(result.trade_no)
+        balance = client.get_balance()
+    assert (balance.available, balance.frozen) == (Decimal(0), Decimal(0))  # 4 paid out
+    stored = {o.trade_no for o in vexora_sandbox.payouts.ledger.orders(merchant)}
+    assert stored == {"PO-SYNC-1", "PO-SYNC-B0", "PO-SYNC-B1", "PO-SYNC-B2"}
+
+
+@pytest.mark.parametrize(
+    "name", ["create_payout", "create_payouts", "query_payout", "get_balance"]
+)
+def test_payout_methods_take_the_async_clients_options(name: str) -> None:
+    mine = inspect.signature(getattr(SyncVexoraClient, name)).parameters
+    theirs = inspect.signature(getattr(AsyncVexoraClient, name)).parameters
+    assert [(p.name, p.kind, p.default) for p in mine.values()] == [
+        (p.name, p.kind, p.default) for p in theirs.values()
+    ]

@@ -139,11 +139,33 @@ async def test_round_trip(server: tuple[str, Any], name: str) -> None:
 @pytest.mark.parametrize("name", sorted(TRANSPORTS))
 async def test_refused_connection_is_never_sent(name: str) -> None:
     transport = TRANSPORTS[name]()
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/v1/vexora/checkout?token=QUERY-SECRET"
     try:
-        with pytest.raises(ConnectError):
-            await transport.send(HttpRequest("POST", f"http://127.0.0.1:{_free_port()}/x", {}, b""))
+        with pytest.raises(ConnectError) as caught:
+            await transport.send(HttpRequest("POST", url, {}, b""))
     finally:
         await transport.aclose()
+    message = str(caught.value)
+    # What could not be reached (host and port only: never the path or query) and why.
+    assert message.startswith(f"could not connect to 127.0.0.1:{port}: "), message
+    assert "QUERY-SECRET" not in message and "/v1" not in message
+    if name != "httpx":  # httpx words the refusal its own way ("all connection attempts")
+        assert message.endswith("connection refused"), message
+
+
+async def test_connect_errors_never_show_userinfo() -> None:
+    # aiohttp takes user:password@ (it would send it as Basic auth); the message must not.
+    transport = AiohttpTransport()
+    port = _free_port()
+    try:
+        with pytest.raises(ConnectError) as caught:
+            await transport.send(
+                HttpRequest("POST", f"http://user:PASSWORD@127.0.0.1:{port}/p", {}, b"")
+            )
+    finally:
+        await transport.aclose()
+    assert str(caught.value) == f"could not connect to 127.0.0.1:{port}: connection refused"
 
 
 @pytest.mark.parametrize("name", sorted(TRANSPORTS))

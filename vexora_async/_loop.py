@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from ._install_hint import install_hint
 from .errors import ConfigurationError
 
 __all__ = ["DISABLE_ENV", "loop_factory", "run", "uvloop_wanted"]
@@ -43,7 +44,7 @@ def loop_factory(
     except ImportError:
         if use_uvloop:
             raise ConfigurationError(
-                "uvloop is not installed: pip install 'vexora_async[uvloop]'"
+                f"uvloop is not installed ({install_hint('uvloop', 'uvloop')})"
             ) from None
         return None
     factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._install_hint import install_hint
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
@@ -21,7 +23,7 @@ def open_redis(target: str | Redis, owner: str) -> tuple[Redis, bool]:
         from redis.asyncio import Redis
     except ImportError as exc:
         raise ImportError(
-            f"{owner} needs the 'redis' package: pip install 'vexora_async[redis]'"
+            f"{owner} needs the 'redis' package ({install_hint('redis', 'redis')})"
         ) from exc
     if isinstance(target, str):
         return Redis.from_url(target), True

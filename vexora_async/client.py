@@ -15,7 +15,7 @@ import attrs
 
 from .batch import BatchRun
 from .call import ApiCall, Envelope
-from .codes import DEFAULT_CODES, GatewayCodes
+from .codes import GatewayCodes
 from .credentials import check_merchant_no, check_secret
 from .direct import chain, create_order
 from .errors import ConfigurationError, ValidationError, Violation
@@ -136,8 +136,8 @@ class VexoraClient:
             ),
             clock=clock,
         )
-        codes: GatewayCodes = getattr(self.profile, "codes", DEFAULT_CODES)
-        self.codes = codes
+        codes = self.profile.codes  # how this gateway's codes read (RegionProfile.codes)
+        self.codes: GatewayCodes = codes
         if isinstance(retry, RetryMiddleware):
             retrying = retry  # brings its own hooks, sleep and clock (tests, tracing)
         else:
@@ -295,7 +295,8 @@ class VexoraClient:
 
         - ``ValidationError`` / ``ConnectError``: nothing was sent.
         - ``OrderRejected``: the gateway refused it and queries confirmed it does not exist.
-        - ``OrderExists``: it exists, but its cashier URL was lost (``.state`` has the query).
+        - ``OrderExists``: it exists, but this call has no cashier URL for it: the answer was
+          lost, or the trade number was used already (``.refused``; ``.state`` has the query).
         - ``OutcomeUnknown``: it may exist; query it later, never re-create it under a new
           number.
         - ``AuthenticationError``: the gateway did not accept the credentials.
@@ -362,7 +363,8 @@ class VexoraClient:
         - ``ValidationError`` / ``ConnectError``: nothing was sent; nothing was paid out.
         - ``OrderRejected``: the gateway refused it (an insufficient balance, say) and
           queries confirmed no such payout exists: provably not paid out.
-        - ``OrderExists``: it exists (``.state`` is the ``PayoutState``); its answer was lost.
+        - ``OrderExists``: it exists (``.state`` is the ``PayoutState``): its answer was lost,
+          or the trade number was used already (``.refused``).
         - ``OutcomeUnknown``: it may exist; query it, never pay it again under a new number.
         - ``AuthenticationError``: the gateway did not accept the credentials.
         """

@@ -246,8 +246,11 @@ class OutcomeUnknown(VexoraError):
 
 
 class OrderExists(VexoraError):
-    """The order exists at the gateway (a query found it), but the answer that carried its
-    result was lost on the way back: for a payment link, its cashier URL.
+    """The order exists at the gateway (a query found it), but this call did not get the
+    answer that carries its result (for a payment link, its cashier URL). Either that
+    answer was lost on the way back, or the gateway refused this create because the trade
+    number was used already (sent twice, by another process, or by an earlier attempt of
+    this call whose answer was lost); ``refused`` tells which.
 
     ``state`` is what the query returned (a ``PaymentState``, or a ``PayoutState`` for a
     payout); decide from it whether to show the payer another route or to cancel on your
@@ -255,15 +258,36 @@ class OrderExists(VexoraError):
     """
 
     def __init__(
-        self, trade_no: str, state: PaymentState | PayoutState, *, reason: str = ""
+        self,
+        trade_no: str,
+        state: PaymentState | PayoutState,
+        *,
+        reason: str = "",
+        refused: bool = False,
+        maybe_ours: bool = True,
     ) -> None:
         self.trade_no = trade_no
         self.state = state
-        extra = f": {reason}" if reason else ""
-        super().__init__(
-            f"trade {trade_no} exists at the gateway; the answer carrying its result was lost"
-            f"{extra}"
-        )
+        self.refused = refused
+        extra = f" ({reason})" if reason else ""
+        if not refused:
+            message = (
+                f"trade {trade_no} exists at the gateway; the answer carrying its result was"
+                f" lost{extra}"
+            )
+        elif maybe_ours:
+            message = (
+                f"trade {trade_no} exists at the gateway: the gateway refused this create"
+                f"{extra} and a query found the order, created either by an earlier attempt"
+                " of this call whose answer was lost or before, under the same trade number"
+            )
+        else:
+            message = (
+                f"trade {trade_no} already exists at the gateway: the gateway refused this"
+                f" create{extra} and a query found the order, created before this call under"
+                " the same trade number"
+            )
+        super().__init__(message)
 
 
 def describe(exc: BaseException) -> str:

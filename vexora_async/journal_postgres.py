@@ -34,6 +34,7 @@ import threading
 from collections.abc import Coroutine, Iterable, Iterator, Mapping
 from typing import Any, TypeVar
 
+from ._install_hint import install_hint
 from .journal import DONE, PENDING, BatchJournal, Claim, Entry, JournalError, _dump
 
 __all__ = [
@@ -163,8 +164,8 @@ class PostgresJournal:
             import asyncpg
         except ImportError as exc:
             raise JournalError(
-                "a PostgreSQL journal needs the 'asyncpg' package:"
-                " pip install 'vexora_async[postgres]'"
+                "a PostgreSQL journal needs the 'asyncpg' package"
+                f" ({install_hint('asyncpg', 'postgres')})"
             ) from exc
         self._asyncpg: Any = asyncpg
         self._loop = asyncio.new_event_loop()

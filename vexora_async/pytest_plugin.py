@@ -11,6 +11,7 @@ a fixture is used, and adds nothing to a run that does not use them but two mark
         ...
         vexora_sandbox.pay(None, trade_no)
         vexora_sandbox.ledger.order(trade_no)
+        vexora_sandbox.payouts.fund("0000000001", 500000)   # before the first payout
 
     @pytest.mark.vexora_sandbox(time_factor=0.01)     # any SandboxThread option
     def test_slower_retries(vexora_sandbox): ...
@@ -68,7 +69,8 @@ def vexora_sandbox(request: pytest.FixtureRequest) -> Iterator[SandboxThread]:
     """A running ``SandboxThread`` with one merchant per built-in profile
     (``vexora_async.sandbox.TEST_MERCHANTS``): ``base_url``, ``merchants``, ``client()``,
     ``ledger``, ``faults``, ``pay()``/``pay_async()``, ``wait_for_notifications()``/
-    ``notifications_settled()``."""
+    ``notifications_settled()``, and ``payouts`` (``fund()``, ``balances``, ``ledger``,
+    ``decide()``, ``settled()``/``wait_settled()``...; see ``ThreadedPayouts``)."""
     from .sandbox import SandboxThread  # aiohttp.web only for the tests that use it
 
     options: dict[str, Any] = {"time_factor": DEFAULT_TIME_FACTOR}

@@ -4,7 +4,8 @@ The gateway has no idempotency key; its only guard is that ``tradeNo`` is unique
 merchant. So a create may end only in:
 
 - the result (``PaymentLink``): the gateway accepted it and we read the answer;
-- ``OrderExists``: a query found the order (the answer that carried its link was lost);
+- ``OrderExists``: a query found the order (the answer that carried its link was lost, or
+  the gateway refused this create because the trade number exists already);
 - ``OrderRejected``: the gateway refused it *and* the order is confirmed absent;
 - ``ConnectError``: no attempt ever reached a server;
 - ``OutcomeUnknown``: anything else, with what was learned in ``.known``.
@@ -163,6 +164,7 @@ async def create_truthfully(
     resends = 0
     cause: VexoraError | None = None  # the last thing that went wrong, chained for debugging
     last: Envelope | VexoraError | None = None  # the last create answer, for error context
+    refused = False  # the last create attempt was refused (not lost): how OrderExists reads
     op, path = kind.create_operation, kind.create_path
     while True:
         call = ApiCall(
@@ -170,6 +172,7 @@ async def create_truthfully(
             retry=policy, deadline=deadline,
         )  # fmt: skip
         chain, sending = sending, send  # ``first.send`` carries on for the first round only
+        refused = False
         try:
             envelope = await chain(call)
         except VexoraError as exc:
@@ -185,6 +188,7 @@ async def create_truthfully(
                 # The HTTP front refused it: a refusal like any other, checked below.
                 rejection = OrderRejected(f"HTTP {exc.status}", str(exc), trade_no=trade_no)
                 annotate(rejection, op, path, exc)
+                refused = True
             known.append(f"{kind.create_operation}: {describe(exc)}")
         else:
             attempts += envelope.attempts
@@ -218,6 +222,7 @@ async def create_truthfully(
                     known.append(
                         f"{kind.create_operation}: refused, gateway code {envelope.code}"
                     )
+                    refused = True
         if not policy.reconcile:
             unknown = OutcomeUnknown(
                 trade_no, known[-1], attempts=attempts, known=known, rejection=rejection
@@ -228,7 +233,11 @@ async def create_truthfully(
             send, kind, codes, trade_no, timeout, policy, deadline, clock, sleep, echoes
         )
         if isinstance(look, _Found):
-            exists = OrderExists(trade_no, look.state, reason=known[-1])
+            # A refusal found existing: believed lost only if this call may have sent it
+            # before (a retried attempt, a resumed batch); otherwise it existed already.
+            exists = OrderExists(
+                trade_no, look.state, reason=known[-1], refused=refused, maybe_ours=maybe_sent
+            )
             exists.attempts, exists.maybe_sent = attempts, maybe_sent
             raise annotate(exists, op, path, last) from cause
         if isinstance(look, _Unclear):

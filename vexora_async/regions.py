@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from . import payout_rules, rules
+from .codes import DEFAULT_CODES, GatewayCodes
 from .errors import ConfigurationError, ValidationError, Violation
 from .models import NO_EXTRA, CheckoutRequest, to_money
 from .prepare_plan import FastPrepare, compile_prepare
@@ -94,6 +95,13 @@ class ResponseShape:
         )
 
 
+def _gateway_codes(_: object, __: object, value: object) -> None:
+    if not isinstance(value, GatewayCodes):
+        raise ConfigurationError(
+            "codes must be a vexora_async.GatewayCodes (e.g. GatewayCodes(not_found='9404'))"
+        )
+
+
 def _fields_repr(fields: tuple[FieldRule, ...]) -> str:
     parts = [f"{f.name}{'' if f.required else '?'}: {_name_of(f.check)}" for f in fields]
     return "(" + ", ".join(parts) + ")"
@@ -122,7 +130,9 @@ class RegionProfile:
     ``fields``: what is sent, required or not, and how each is checked. ``amount``: how the
     amount is checked and written. ``conditions``: cross-field rules (by field name).
     ``response``: the checkout answer's shape. ``sample``: a valid example request (the
-    ``vexora-async demo`` sends variations of it).
+    ``vexora-async demo`` sends variations of it). ``codes``: how the client reads this
+    gateway's request-level codes (``GatewayCodes``: its not-found, authentication and
+    system-error codes; ``DEFAULT_CODES`` unless declared).
     """
 
     name: str
@@ -137,6 +147,7 @@ class RegionProfile:
     sample: CheckoutRequest | None = attrs.field(default=None, repr=False, eq=False)
     payout: payout_rules.PayoutProfile | None = None  # how it pays out (SPEC §9); None: it doesn't
     currency: str = ""  # ISO 4217 code of the account's money (shown by the sandbox's cashier)
+    codes: GatewayCodes = attrs.field(default=DEFAULT_CODES, validator=_gateway_codes)
 
     # Computed once per profile (``with_changes`` computes them afresh).
     _plan: tuple[_Step, ...] = attrs.field(init=False, repr=False, eq=False)

@@ -27,6 +27,7 @@ from .batch import BatchResult
 from .client import VexoraClient as AsyncVexoraClient
 from .errors import ConfigurationError, ConnectError
 from .models import CheckoutRequest, PaymentLink, PaymentState
+from .payout_models import Balance, Payout, PayoutRequest, PayoutState
 from .regions import RegionProfile
 from .responses import RawResponse
 from .retry import RetryPolicy
@@ -231,6 +232,49 @@ class SyncVexoraClient:
         return self._runner.run(
             self._client.query_payment(trade_no, timeout=timeout, retry=retry)
         )
+
+    # -- payouts and balance (SPEC §9) ----------------------------------------------------
+
+    def create_payout(
+        self,
+        request: PayoutRequest,
+        *,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        maybe_sent: bool = False,
+    ) -> Payout:
+        """See ``vexora_async.VexoraClient.create_payout``: same result, same errors."""
+        return self._runner.run(
+            self._client.create_payout(
+                request, timeout=timeout, retry=retry, maybe_sent=maybe_sent
+            )
+        )
+
+    def create_payouts(
+        self,
+        requests: Iterable[PayoutRequest],
+        *,
+        concurrency: int = 64,
+        retry: RetryPolicy | None = None,
+    ) -> list[BatchResult]:
+        """Every payout's ``BatchResult``, in input order (``concurrency`` in flight;
+        ``result.link`` holds the ``Payout``)."""
+        run = self._client.create_payouts(requests, concurrency=concurrency, retry=retry)
+        return self._runner.run(run.collect())
+
+    def query_payout(
+        self, trade_no: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> PayoutState:
+        """See ``vexora_async.VexoraClient.query_payout``."""
+        return self._runner.run(
+            self._client.query_payout(trade_no, timeout=timeout, retry=retry)
+        )
+
+    def get_balance(
+        self, *, timeout: float | None = None, retry: RetryPolicy | None = None
+    ) -> Balance:
+        """See ``vexora_async.VexoraClient.get_balance``."""
+        return self._runner.run(self._client.get_balance(timeout=timeout, retry=retry))
 
     @property
     def with_raw_response(self) -> SyncRawResponses:

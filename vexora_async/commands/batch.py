@@ -84,6 +84,7 @@ from .common import (
     client_from,
     endpoint,
     fail,
+    plural,
     print_table,
     run_stoppable,
 )
@@ -221,8 +222,8 @@ def run(args: argparse.Namespace, kind: BatchKind[Any, Any] = PAYMENT_LINKS) -> 
         ]
         if given:
             return fail(
-                f"{' and '.join(given)} apply only to a PostgreSQL journal (--journal"
-                " postgresql://...); this run's journal is a file",
+                f"{' and '.join(given)} {'applies' if len(given) == 1 else 'apply'} only to a"
+                " PostgreSQL journal (--journal postgresql://...); this run's journal is a file",
                 EXIT_CONFIG,
             )
     stop = Stop()
@@ -259,20 +260,22 @@ async def _run(args: argparse.Namespace, stop: Stop, kind: BatchKind[R, T]) -> i
     try:
         resumed = journal.registered()
         if not resumed:
-            total, bad, bad_rows = await _register(
-                args.input, args.format, kind.rows, check, journal
-            )
+            try:
+                total, bad, bad_rows = await _register(
+                    args.input, args.format, kind.rows, check, journal
+                )
+            except InputFileError:
+                # A file it cannot read (format, header, encoding): nothing was sent.
+                _discard(journal, journal_path)
+                raise
             if bad_rows and not args.skip_invalid:
-                # nothing was sent: the next run starts clean
-                if isinstance(journal, PostgresJournal):
-                    journal.discard()
-                else:
-                    journal.close()
-                    remove_journal(journal_path)
+                _discard(journal, journal_path)  # nothing was sent: the next run starts clean
                 _report_invalid(bad, bad_rows)
+                verb = "is" if bad_rows == 1 else "are"
+                them = "it" if bad_rows == 1 else "them"
                 return fail(
-                    f"{bad_rows} of {total} rows are invalid; nothing was sent (fix them, or"
-                    " pass --skip-invalid to send the others)",
+                    f"{bad_rows} of {plural(total, 'row')} {verb} invalid; nothing was sent"
+                    f" (fix {them}, or pass --skip-invalid to send the others)",
                     EXIT_INVALID_INPUT,
                 )
             journal.mark_registered()
@@ -315,6 +318,16 @@ async def _run(args: argparse.Namespace, stop: Stop, kind: BatchKind[R, T]) -> i
         journal.close()
     _summary(outcomes, failed, total, elapsed, args.out, client, kind)
     return EXIT_OK if outcomes[BatchOutcome.CREATED] == total else EXIT_FAILED_ROWS
+
+
+def _discard(journal: BatchJournal, path: Path) -> None:
+    """Drop a journal whose rows were never registered (so none was sent): an input that
+    cannot be used leaves nothing behind to resume or to be told about."""
+    if isinstance(journal, PostgresJournal):
+        journal.discard()
+    else:
+        journal.close()
+        remove_journal(path)
 
 
 async def _open_shared(args: argparse.Namespace, identity: dict[str, str]) -> PostgresJournal:
@@ -635,7 +648,7 @@ def _summary(
     not_created = total - outcomes[BatchOutcome.CREATED]
     if not failed:
         return
-    print(f"{not_created} rows did not become {kind.made}:")
+    print(f"{plural(not_created, 'row')} did not become {kind.made}:")
     for line in failed:
         print(f"  {_describe(line, kind)}")
     if not_created > len(failed):

@@ -33,6 +33,7 @@ __all__ = [
     "client_from",
     "endpoint",
     "fail",
+    "plural",
     "rate_limit_from",
     "run_stoppable",
     "setting",
@@ -197,6 +198,11 @@ def endpoint(base_url: str) -> str:
     host = parts.hostname or base_url
     host = f"[{host}]" if ":" in host else host
     return f"{host}:{port}" if port else host
+
+
+def plural(count: int, noun: str, many: str | None = None) -> str:
+    """``1 row``, ``2 rows`` (``many``: an irregular plural)."""
+    return f"{count} {noun if count == 1 else many or noun + 's'}"
 
 
 def fail(message: str, code: int) -> int:

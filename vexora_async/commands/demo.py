@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import attrs
 
+from .._install_hint import install_hint
 from ..batch import BatchOutcome, run_batch
 from ..models import CheckoutRequest, PaymentLink
 from ..regions import registry
@@ -28,6 +29,7 @@ from .common import (
     EXIT_USAGE,
     Progress,
     fail,
+    plural,
     print_table,
     run_stoppable,
 )
@@ -171,17 +173,19 @@ def _summary(
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else 0.0
     rows = [(f"outcome: {name}", str(count)) for name, count in sorted(outcomes.items())]
     checked = sum(outcomes.values())
-    rows.append(("checked against the ledger", f"{checked} orders, {lies} lies"))
+    rows.append(
+        ("checked against the ledger", f"{plural(checked, 'order')}, {plural(lies, 'lie')}")
+    )
     links = outcomes[BatchOutcome.CREATED]
     rows += [
         ("links/s", f"{links / elapsed:,.0f} (links returned only)" if elapsed else "-"),
         ("latency p50", f"{p50 * 1000:.1f} ms"),
         ("latency p99", f"{p99 * 1000:.1f} ms"),
         ("concurrency", str(args.concurrency)),
-        ("JSON", "orjson" if HAS_ORJSON else "json (pip install 'vexora_async[orjson]')"),
+        ("JSON", "orjson" if HAS_ORJSON else f"json (orjson: {install_hint('orjson', 'orjson')})"),
     ]
     if sample is not None:
         rows.append(("a payment URL", sample.payment_url))
-    print_table(f"{args.links} {args.region} links in {elapsed:.2f} s", rows)
+    print_table(f"{plural(args.links, args.region + ' link')} in {elapsed:.2f} s", rows)
     for name in sorted(outcomes):
         print(f"  {name}: {EXPLAINED.get(name, name)}")

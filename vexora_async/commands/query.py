@@ -69,8 +69,10 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return fail("stopped", EXIT_INTERRUPTED)
     except ConnectError as exc:
-        return fail(f"could not connect to {endpoint(setting(args, 'base_url') or '')}: {exc}",
-                    EXIT_FAILED_ROWS)  # fmt: skip
+        said = str(exc)  # the transports name host, port and reason themselves
+        if not said.startswith("could not connect to "):
+            said = f"could not connect to {endpoint(setting(args, 'base_url') or '')}: {said}"
+        return fail(said, EXIT_FAILED_ROWS)
     except OrderNotFound as exc:
         return fail(f"not known to the gateway (yet): {exc}", EXIT_FAILED_ROWS)
     except VexoraError as exc:

@@ -20,7 +20,7 @@ import aiohttp
 
 from ..errors import ConfigurationError
 from ..hosts import is_loopback_url
-from ..sandbox.codes import SandboxCodes
+from ..sandbox.codes import SandboxCodes, changed_codes
 from ..sandbox.faults import ALL_KINDS
 from ..sandbox.merchants import SandboxMerchant, parse_merchant
 from ..sandbox.server import Sandbox, check_bind_host, run_sandbox
@@ -168,13 +168,17 @@ def _act(args: argparse.Namespace, action: str) -> int:
     if status != 200 or not isinstance(order, dict):
         error = answer.get("error") if isinstance(answer, dict) else None
         return fail(f"sandbox {action}: {error or f'HTTP {status}'}", EXIT_FAILED_ROWS)
-    done = "paid" if action == "pay" else "notification sent again"
+    done = _DONE.get(args.outcome, "paid") if action == "pay" else "notification sent again"
     print(
         f"{done}: tradeNo {order.get('tradeNo')} (merchant {order.get('merchantNo')}), "
         f"status {order.get('status')}, paid {order.get('paidAmount')} of {order.get('amount')}",
         flush=True,
     )
     return EXIT_OK
+
+
+# What ``sandbox pay --outcome`` did, said first on its line.
+_DONE = {"paid": "paid", "partial": "partly paid", "failed": "payment failed"}
 
 
 async def _post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
@@ -195,7 +199,7 @@ async def _post(url: str, body: dict[str, Any]) -> tuple[int, Any]:
 def _configured(args: argparse.Namespace, merchants: list[SandboxMerchant]) -> Sandbox:
     """The sandbox the options describe, or ``ConfigurationError`` naming the option."""
     try:
-        codes = SandboxCodes(**dict(_pair(item) for item in args.code))
+        codes = changed_codes(SandboxCodes(), dict(_pair(item) for item in args.code))
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"--code: {exc}") from None
     sandbox = Sandbox(

@@ -5,8 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import ConfigurationError, MalformedNotification, SignatureError
+from ..errors import (
+    ConfigurationError,
+    MalformedNotification,
+    SignatureError,
+    UnknownNotificationKey,
+)
 from ..notify import parse_notification
+from ..notify.verify import shown_keys
 from .common import EXIT_CONFIG, EXIT_FAILED_ROWS, EXIT_OK, fail, print_table
 from .sign import secret_from
 
@@ -39,6 +45,13 @@ def run(args: argparse.Namespace) -> int:
         notification = parse_notification(body, secret, extra_keys=args.extra_key)
     except ConfigurationError as exc:
         return fail(str(exc), EXIT_CONFIG)
+    except UnknownNotificationKey as exc:  # the library's hint names its extra_keys= option
+        return fail(
+            f"not a valid notification: unknown key(s) {shown_keys(exc.keys)}: refused, as"
+            " its sign could belong to another body (allow keys you expect with --extra-key"
+            " KEY, once per key)",
+            EXIT_FAILED_ROWS,
+        )
     except (SignatureError, MalformedNotification) as exc:
         return fail(f"not a valid notification: {exc}", EXIT_FAILED_ROWS)
     print_table(

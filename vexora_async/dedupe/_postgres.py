@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._install_hint import install_hint
 from ._base import BUSY, DEFAULT_LEASE, DONE, Claim, ClaimState, check_lease, new_token
 
 if TYPE_CHECKING:
@@ -94,8 +95,8 @@ class PostgresNotificationStore:
             import asyncpg
         except ImportError as exc:
             raise ImportError(
-                "PostgresNotificationStore needs the 'asyncpg' package:"
-                " pip install 'vexora_async[postgres]'"
+                "PostgresNotificationStore needs the 'asyncpg' package"
+                f" ({install_hint('asyncpg', 'postgres')})"
             ) from exc
         if isinstance(postgres, str):
             self._dsn: str | None = postgres

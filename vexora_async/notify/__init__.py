@@ -11,7 +11,9 @@ Three layers, each usable on its own:
 
 The package by job: ``model`` (``PaymentNotification``, the amount rule), ``kinds`` (which
 keys, model and amount rule each kind has), ``decode`` (the body as signed), ``verify``,
-``process`` and ``aiohttp``. Serialisation hooks live in ``vexora_async.wire``.
+``process`` and ``aiohttp``. Serialisation hooks live in ``vexora_async.wire``. The errors
+``parse_notification`` raises (``SignatureError``, ``MalformedNotification`` and its
+``UnknownNotificationKey``/``AmbiguousNotification``) can be imported from here too.
 
 What the gateway is answered (``NotificationResult.http_status`` and ``.body``):
 
@@ -38,7 +40,12 @@ gateway documents no tolerance, SPEC §8); a replayed genuine notification is a 
 
 from __future__ import annotations
 
-from ..errors import AmbiguousNotification, MalformedNotification, UnknownNotificationKey
+from ..errors import (
+    AmbiguousNotification,
+    MalformedNotification,
+    SignatureError,
+    UnknownNotificationKey,
+)
 from .aiohttp import notification_handler
 from .kinds import PAYMENT, PAYMENT_KEYS, NotificationKind, declare_kind, notification_kind
 from .model import Notification, PaymentNotification, amount_matches
@@ -68,6 +75,7 @@ __all__ = [
     "OnPayment",
     "OwnsTrade",
     "PaymentNotification",
+    "SignatureError",
     "UnknownNotificationKey",
     "amount_matches",
     "check_keys",

@@ -12,8 +12,9 @@ queries, injects faults on request, and keeps a ledger of what really happened.
 
 Module map (each imports only those before it): ``codes``, ``ledger`` (ground truth),
 ``merchants``, ``faults``, ``notifier``, ``gateway`` (the behaviour, no HTTP server),
-``cashier`` (HTML), ``app`` (the aiohttp application), ``server`` (``Sandbox``: serving it),
-``recorder`` (a notify endpoint for tests), ``command`` (the console command).
+``cashier`` (HTML), ``app`` (the aiohttp application), ``threaded_payouts``
+(``SandboxThread.payouts``: the payout side from another thread), ``server`` (``Sandbox``:
+serving it), ``recorder`` (a notify endpoint for tests), ``command`` (the console command).
 """
 
 from .codes import SandboxCodes, SandboxError
@@ -24,6 +25,7 @@ from .merchants import TEST_MERCHANTS, SandboxMerchant
 from .notifier import NOTIFY_SCHEDULE, notification_fields
 from .recorder import NotifyRecorder
 from .server import Sandbox, SandboxThread, ServerLimits, check_bind_host, run_sandbox
+from .threaded_payouts import ThreadedPayouts
 
 __all__ = [
     "ALL_KINDS",
@@ -46,6 +48,7 @@ __all__ = [
     "SandboxMerchant",
     "SandboxThread",
     "ServerLimits",
+    "ThreadedPayouts",
     "check_bind_host",
     "notification_fields",
     "run_sandbox",

@@ -27,7 +27,7 @@ from aiohttp import web
 from ..errors import ValidationError
 from ..wire import dumps, epoch_millis, signed_object
 from .cashier import render_cashier, render_confirmation, render_missing
-from .codes import SandboxCodes, SandboxError
+from .codes import SandboxCodes, SandboxError, changed_codes
 from .faults import FAULT_HEADER, FaultKind
 from .gateway import Gateway, Reply
 from .ledger import Operation, RequestRecord
@@ -339,7 +339,7 @@ class _Handlers:
             if "replicaLag" in body:
                 policy.replica_lag = float(body["replicaLag"])
             if isinstance(body.get("codes"), dict):  # {"duplicate_code": "9101", ...}
-                self._sandbox.codes = attrs.evolve(self._sandbox.codes, **body["codes"])
+                self._sandbox.codes = changed_codes(self._sandbox.codes, body["codes"])
             if body.get("clear"):
                 policy.clear(body.get("tradeNo"))
             elif "rate" in body:

@@ -32,6 +32,9 @@ a wrong secret must never read as "no such order".
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import attrs
 
 from ..codes import ACCEPTED, SYSTEM_ERROR  # the SDK's, one home for the documented codes
@@ -54,6 +57,7 @@ __all__ = [
     "UNKNOWN_MERCHANT",
     "SandboxCodes",
     "SandboxError",
+    "changed_codes",
 ]
 
 INVALID_PARAMETER = "1000"
@@ -130,6 +134,17 @@ class SandboxCodes:
         )
         if self.accepted_code in others:
             raise ValueError("accepted_code must differ from every other code")
+
+
+def changed_codes(codes: SandboxCodes, changes: Mapping[str, Any]) -> SandboxCodes:
+    """``codes`` with ``changes`` (by ``SandboxCodes`` field name); ``ValueError`` naming
+    an unknown name and listing the valid ones (the CLI's ``--code``, the control API)."""
+    names = [field.name for field in attrs.fields(SandboxCodes)]
+    unknown = sorted(str(name) for name in changes if name not in names)
+    if unknown:
+        shown = ", ".join(repr(name[:40]) for name in unknown[:5])
+        raise ValueError(f"unknown name(s) {shown}; the names are: {', '.join(names)}")
+    return attrs.evolve(codes, **changes)
 
 
 class SandboxError(VexoraError):

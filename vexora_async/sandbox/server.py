@@ -37,6 +37,7 @@ from .gateway import Gateway, PayOutcome
 from .ledger import Ledger, NotificationAttempt, Order
 from .merchants import TEST_MERCHANTS, SandboxMerchant
 from .threaded import LoopThread
+from .threaded_payouts import ThreadedPayouts
 
 __all__ = ["Sandbox", "SandboxThread", "ServerLimits", "check_bind_host", "run_sandbox"]
 
@@ -237,9 +238,13 @@ class SandboxThread(LoopThread):
     ...     client = sandbox.client("IDR")       # use it in any event loop
     ...     sandbox.pay("0000000001", "T1")      # sync, thread-safe
 
-    Every method is thread-safe. Blocking ones (``pay``, ``wait_for_notifications``) must not
-    be called from a loop that serves the merchant's notify endpoint: it could not answer
-    while blocked; use the async ones (``pay_async``, ``notifications_settled``) there.
+    Every method and attribute here is thread-safe: what touches the sandbox's loop runs on
+    it. Blocking ones (``pay``, ``wait_for_notifications``) must not be called from a loop
+    that serves the merchant's notify endpoint: it could not answer while blocked; use the
+    async ones (``pay_async``, ``notifications_settled``) there. ``payouts`` is the payout
+    side (``ThreadedPayouts``: ``fund``, ``balances``, ``ledger``, ``decide``, ``settled``...),
+    safe from any thread in the same way. ``sandbox`` is the ``Sandbox`` itself: its own
+    methods belong to the sandbox's loop (``call``/``call_async`` run a coroutine there).
     """
 
     _thread_name = "vexora-sandbox"
@@ -264,6 +269,7 @@ class SandboxThread(LoopThread):
         self._port = port
         self._allow_external = allow_external
         super().__init__(startup_timeout)
+        self.payouts = ThreadedPayouts(self.sandbox.payouts, self.call, self.call_async)
 
     # -- lifecycle ------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from .base import (
     Timeouts,
     wrong_loop,
 )
+from .connect_errors import connect_error
 from .deadlines import AttemptDeadlines, finish, timed_out
 
 __all__ = ["AiohttpTransport"]
@@ -139,8 +140,10 @@ class AiohttpTransport:
                 HttpResponse, (response.status, LowerCaseHeaders(response.headers), body)
             )
         # Order matters: the connector errors subclass the OS and timeout errors below.
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise ConnectError(f"could not connect: {type(exc).__name__}") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise self._connect_error(request.url, exc.os_error) from None
+        except aiohttp.ConnectionTimeoutError:
+            raise self._connect_error(request.url, "timed out") from None
         except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
             raise RequestTimeout(f"no answer in time: {type(exc).__name__}") from None
         except aiohttp.ClientError as exc:
@@ -152,6 +155,11 @@ class AiohttpTransport:
         finally:
             if due is not None and task is not None:
                 finish(due, task)
+
+    def _connect_error(self, url: str, cause: BaseException | str) -> ConnectError:
+        """Which host and port could not be reached, and why (never the path or query)."""
+        parsed = self._url(url)
+        return connect_error(parsed.raw_host, parsed.port, cause)
 
     def _headers(self, headers: Mapping[str, str]) -> CIMultiDictProxy[str]:
         """``headers`` in aiohttp's own type, which it takes without a copy. A client sends

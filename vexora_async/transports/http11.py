@@ -41,6 +41,7 @@ from .base import (
     Timeouts,
     wrong_loop,
 )
+from .connect_errors import connect_error
 from .deadlines import AttemptDeadlines, finish, timed_out
 
 __all__ = ["Http11Transport"]
@@ -385,6 +386,10 @@ class _Pool:
             {"happy_eyeballs_delay": 0.25} if isinstance(self.loop, asyncio.BaseEventLoop) else {}
         )
 
+    def connect_error(self, cause: BaseException | str) -> ConnectError:
+        """This origin's host and port could not be reached (never the path or query)."""
+        return connect_error(self._host, self._port, cause)
+
     def take_idle(self) -> _Connection | None:
         """The most recently used idle connection still worth using, or None."""
         idle = self._idle
@@ -573,7 +578,7 @@ class Http11Transport:
         except asyncio.CancelledError:
             if due is not None and task is not None and timed_out(due, task):
                 if connection is None:  # still waiting for a connection: nothing was sent
-                    raise ConnectError("could not connect in the attempt's time") from None
+                    raise pool.connect_error("no connection in the attempt's time") from None
                 raise RequestTimeout("no answer in time: the attempt's timeout") from None
             raise
         finally:
@@ -599,9 +604,9 @@ class Http11Transport:
         except ConnectError:
             raise
         except TimeoutError:
-            raise ConnectError("could not connect: timed out") from None
+            raise pool.connect_error("timed out") from None
         except OSError as exc:  # refused, unreachable, no such host, TLS handshake failed
-            raise ConnectError(f"could not connect: {type(exc).__name__}") from None
+            raise pool.connect_error(exc) from None
 
     def _route(self, method: str, url: str) -> _Route:
         if not method or not _TOKEN_CHARS.issuperset(method):

@@ -18,6 +18,7 @@ from .base import (
     Timeouts,
     wrong_loop,
 )
+from .connect_errors import connect_error
 
 __all__ = ["HttpxTransport"]
 
@@ -73,7 +74,10 @@ class HttpxTransport:
             )
         # Connect and pool timeouts happen before anything is written: never sent.
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise ConnectError(f"could not connect: {type(exc).__name__}") from None
+            target = httpx.URL(request.url)
+            reason = _reason(exc)
+            raise connect_error(target.host, target.port or _DEFAULT_PORTS.get(target.scheme),
+                                reason) from None  # fmt: skip
         except httpx.TimeoutException as exc:
             raise RequestTimeout(f"no answer in time: {type(exc).__name__}") from None
         except httpx.TransportError as exc:
@@ -91,3 +95,18 @@ class HttpxTransport:
 
     def __repr__(self) -> str:
         return f"HttpxTransport(limit={self._limit}, timeouts={self._timeouts!r})"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _reason(exc: Exception) -> BaseException | str:
+    """The OS error under httpx's (its message is that error's text), or what timed out."""
+    if isinstance(exc, httpx.PoolTimeout):
+        return "no connection in the attempt's time"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    context = exc.__context__
+    while context is not None and not isinstance(context, OSError):
+        context = context.__context__
+    return context if context is not None else type(exc).__name__
