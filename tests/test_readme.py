@@ -18,6 +18,7 @@ What the harness does to a block, and nothing else:
       <!-- readme-test: recipe=aiohttp uses=callbacks -->   a notification endpoint: served
       <!-- readme-test: pytest -->                   a test file: run with pytest
       <!-- readme-test: with=cli-sandbox -->         (bash) needs `vexora-async sandbox`
+      <!-- readme-test: file=orders.csv -->          (csv, json) a sample input file
 
   ``fragment`` runs the block inside ``async def`` after a prelude (``FRAGMENT_PRELUDE``):
   ``client``, a ``VexoraClient`` for the section's region (``region=``, default IDR) aimed at
@@ -36,7 +37,8 @@ What the harness does to a block, and nothing else:
 - **Bash** blocks run line by line (``\\``-continued lines joined) with the sandbox's
   credentials in ``VEXORA_MERCHANT_NO``, ``VEXORA_SECRET``, ``VEXORA_BASE_URL`` and
   ``VEXORA_REGION``, in a directory holding the files they name (``orders.csv``,
-  ``payouts.csv``, ``body.json``, ``notify.json``); each must exit 0. With
+  ``payouts.csv``, ``body.json``, ``notify.json``: a sample the README shows, a block marked
+  ``file=NAME``, is that file exactly as shown); each must exit 0. With
   ``with=cli-sandbox`` a ``vexora-async sandbox`` runs meanwhile, holding orders T-1..T-3. Rules:
   ``pip install ".[x,y]"`` is checked statically (every extra exists in pyproject.toml; CI's
   own install runs pip for real); ``vexora-async sandbox`` (the server) is started in the
@@ -510,6 +512,9 @@ def write_inputs(folder: Path, genuine: tuple[str, bytes]) -> None:
     body["sign"] = signing.sign(body, SECRET)
     (folder / "body.json").write_text(json.dumps(body))
     (folder / "notify.json").write_bytes(genuine[1])
+    for block in BLOCKS:  # the README's own samples replace the made ones
+        if "file" in block.directive:
+            (folder / block.directive["file"]).write_text(block.code, encoding="utf-8")
     results = ROOT / "benchmarks" / "results" / "results.json"  # for `--render` (a copy:
     if results.exists():  # rendering rewrites the .md and .png beside it)
         (folder / "benchmarks" / "results").mkdir(parents=True)
@@ -634,6 +639,10 @@ def test_readme_block_runs(block: Block, sandbox: SandboxThread, tmp_path: Path,
                            genuine_notification: tuple[str, bytes]) -> None:
     if reason := skip_reason(block):
         pytest.skip(reason)
+    if "file" in block.directive:  # a sample input: run by the bash blocks that name it
+        name = block.directive["file"]
+        assert any(name in b.code for b in BLOCKS if b.language == "bash" and not skip_reason(b))
+        return
     if block.language == "python":
         if "pytest" in block.directive:
             run_pytest_example(block, sandbox, tmp_path)
@@ -661,7 +670,7 @@ def test_every_block_is_seen() -> None:
     assert fences == 2 * len(BLOCKS)
     used = {name for b in BLOCKS for name in b.directive.get("uses", "").split(",") if name}
     assert used <= set(NAMED), used - set(NAMED)
-    known = {"fragment", "region", "prelude", "name", "recipe", "uses", "pytest", "with"}
+    known = {"fragment", "region", "prelude", "name", "recipe", "uses", "pytest", "with", "file"}
     for block in BLOCKS:
         assert set(block.directive) <= known, (block.line, block.directive)
         assert block.directive.get("prelude", "") in {"", *PRELUDES}, block.line
