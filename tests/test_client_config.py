@@ -25,7 +25,9 @@ from vexora_async import (
     rules,
 )
 from vexora_async.call import ApiCall, Envelope
+from vexora_async.errors import TransportClosed
 from vexora_async.middleware import RETRY, SIGNING, Next
+from vexora_async.outcome import Outcome, outcome_of
 from vexora_async.regions import VEXORA_IDR, FieldRule, registry
 from vexora_async.retry import RetryPolicy
 from vexora_async.signing import verify
@@ -375,3 +377,18 @@ async def test_a_client_on_http11_creates_links_and_closes_its_transport(
     assert transport.connections() == 0  # the client made it, so the client closed it
     with pytest.raises(ConnectError):
         await transport.send(HttpRequest("POST", vexora_sandbox.base_url, {}, b""))
+
+
+@pytest.mark.parametrize("http", ["aiohttp", "http11"])
+async def test_a_closed_client_fails_at_once_as_not_sent(http: str) -> None:
+    # Closed stays closed: no retry, no backoff; a batch after aclose() ends each input now.
+    client = VexoraClient(
+        merchant_no="0000000001", secret="TESTSECRET", region="IDR", http=http,
+        base_url="http://127.0.0.1:1", allow_insecure_http=True,
+        retry=RetryPolicy(attempts=4, backoff=30.0, backoff_max=30.0),
+    )  # fmt: skip
+    await client.aclose()
+    with pytest.raises(TransportClosed) as info:
+        await client.create_payment_link(request_from_wire(seeds.IDR_REQUEST))
+    assert info.value.attempts == 1 and not info.value.maybe_sent
+    assert outcome_of(info.value) is Outcome.NOT_SENT

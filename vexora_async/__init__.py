@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         RequestTimeout as RequestTimeout,
         ResponseError as ResponseError,
         SignatureError as SignatureError,
+        TransportClosed as TransportClosed,
         TransportError as TransportError,
         UnexpectedRedirect as UnexpectedRedirect,
         UnknownNotificationKey as UnknownNotificationKey,

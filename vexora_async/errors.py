@@ -116,6 +116,10 @@ class ConnectError(TransportError):
     """No connection could be made (refused, DNS, pool wait): the request was never sent."""
 
 
+class TransportClosed(ConnectError):
+    """The client (or its transport) was closed: nothing was sent, and no retry can help."""
+
+
 class RequestTimeout(TransportError, TimeoutError):
     """No answer in time after the request may have been sent: the outcome is unknown."""
 

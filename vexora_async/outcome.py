@@ -26,6 +26,7 @@ from .errors import (
     OrderRejected,
     OutcomeUnknown,
     ResponseError,
+    TransportClosed,
     TransportError,
     ValidationError,
     VexoraError,
@@ -68,6 +69,8 @@ def is_retryable(error: VexoraError) -> bool:
     429) will be refused again: it is not retried, but it is still ``MAYBE_SENT``."""
     if isinstance(error, HTTPStatusError):
         return error.status >= 500 or error.status in (408, 429)
+    if isinstance(error, TransportClosed):
+        return False  # closed stays closed: fail now, as not sent
     return isinstance(error, TransportError | ResponseError)
 
 

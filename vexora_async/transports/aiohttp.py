@@ -15,7 +15,13 @@ import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from ..errors import ConfigurationError, ConnectError, ConnectionDropped, RequestTimeout
+from ..errors import (
+    ConfigurationError,
+    ConnectError,
+    ConnectionDropped,
+    RequestTimeout,
+    TransportClosed,
+)
 from .base import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_MAX_BODY,
@@ -79,7 +85,7 @@ class AiohttpTransport:
 
     def _open_session(self) -> aiohttp.ClientSession:
         if self._closed:
-            raise ConnectError("the transport is closed")
+            raise TransportClosed("the transport is closed")
         connector = self._connector or aiohttp.TCPConnector(
             limit=self._limit, ssl=self._ssl or True
         )

@@ -23,6 +23,7 @@ Use ``AiohttpTransport`` for those.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import ssl as _ssl
 import string
 import zlib
@@ -32,7 +33,13 @@ from typing import Any, cast
 
 from yarl import URL
 
-from ..errors import ConfigurationError, ConnectError, ConnectionDropped, RequestTimeout
+from ..errors import (
+    ConfigurationError,
+    ConnectError,
+    ConnectionDropped,
+    RequestTimeout,
+    TransportClosed,
+)
 from .base import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_MAX_BODY,
@@ -381,9 +388,13 @@ class _Pool:
         self._all: set[_Connection] = set()
         self._count = 0  # connections open or opening: at most ``limit``
         self._waiters: deque[asyncio.Future[_Connection | None]] = deque()
-        # Happy eyeballs (RFC 8305) where the loop has it (uvloop's has not).
+        # Happy eyeballs (RFC 8305) for a host name, where the loop has it (uvloop's has
+        # not). Never for an address: one address has nothing to race, and on Python 3.11 a
+        # race cancelled midway leaves its connected socket to the garbage collector.
         self._eyeballs: dict[str, Any] = (
-            {"happy_eyeballs_delay": 0.25} if isinstance(self.loop, asyncio.BaseEventLoop) else {}
+            {"happy_eyeballs_delay": 0.25}
+            if isinstance(self.loop, asyncio.BaseEventLoop) and not _is_address(host)
+            else {}
         )
 
     def connect_error(self, cause: BaseException | str) -> ConnectError:
@@ -431,9 +442,15 @@ class _Pool:
 
     async def _open(self) -> _Connection:
         self._count += 1
+        made: list[_Connection] = []
+
+        def protocol() -> _Connection:
+            made.append(_Connection(self))
+            return made[0]
+
         try:
             _, connection = await self.loop.create_connection(
-                lambda: _Connection(self),
+                protocol,
                 self._host,
                 self._port,
                 ssl=self._tls,
@@ -441,12 +458,17 @@ class _Pool:
                 **self._eyeballs,
             )
         except BaseException:
-            self._count -= 1
-            self._wake()
+            # Cancelled after the connection was made, asyncio closes it, and its
+            # ``connection_lost`` frees its place too: the place is freed once, here.
+            if not made or made[0].counted:
+                if made:
+                    made[0].counted = False
+                self._count -= 1
+                self._wake()
             raise
         if self._owner._closed:  # closed while connecting
             connection.close()
-            raise ConnectError("the transport is closed")
+            raise TransportClosed("the transport is closed")
         if connection.counted:  # (not already closed by the server)
             self._all.add(connection)
         return connection
@@ -484,7 +506,7 @@ class _Pool:
     async def aclose(self) -> None:
         for waiter in self._waiters:
             if not waiter.done():
-                waiter.set_exception(ConnectError("the transport is closed"))
+                waiter.set_exception(TransportClosed("the transport is closed"))
         self._waiters.clear()
         connections = list(self._all)
         for connection in connections:
@@ -552,7 +574,7 @@ class Http11Transport:
         if self._loop is not asyncio.get_running_loop():
             self._bind()
         if self._closed:
-            raise ConnectError("the transport is closed")
+            raise TransportClosed("the transport is closed")
         method, url, headers, body = request
         route = self._routes.get((method, url)) or self._route(method, url)
         if headers is not self._headers_given or headers != self._headers_then:
@@ -712,3 +734,11 @@ class Http11Transport:
 
     def __repr__(self) -> str:
         return f"Http11Transport(limit={self._limit}, timeouts={self._timeouts!r})"
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True

@@ -9,7 +9,12 @@ import asyncio
 
 import httpx
 
-from ..errors import ConfigurationError, ConnectError, ConnectionDropped, RequestTimeout
+from ..errors import (
+    ConfigurationError,
+    ConnectionDropped,
+    RequestTimeout,
+    TransportClosed,
+)
 from .base import (
     DEFAULT_ATTEMPT_TIMEOUT,
     DEFAULT_MAX_BODY,
@@ -47,7 +52,7 @@ class HttpxTransport:
 
     def _open_client(self) -> httpx.AsyncClient:
         if self._closed:
-            raise ConnectError("the transport is closed")
+            raise TransportClosed("the transport is closed")
         self._loop = asyncio.get_running_loop()
         limits = httpx.Limits(max_connections=self._limit, max_keepalive_connections=self._limit)
         # Redirects are never followed: that would re-send the signed body, with payer data, to

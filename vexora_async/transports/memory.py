@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from ..errors import ConnectError, ConnectionDropped, RequestTimeout
+from ..errors import ConnectError, ConnectionDropped, RequestTimeout, TransportClosed
 from .base import HttpRequest, HttpResponse
 
 __all__ = ["Handler", "MemoryTransport"]
@@ -45,7 +45,7 @@ class MemoryTransport:
 
     async def send(self, request: HttpRequest, *, timeout: float | None = None) -> HttpResponse:
         if self._closed:
-            raise ConnectError("the transport is closed")
+            raise TransportClosed("the transport is closed")
         self.requests_seen += 1
         try:
             async with asyncio.timeout(timeout):
