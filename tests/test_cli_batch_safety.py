@@ -414,3 +414,21 @@ def test_postgres_journal_flags_with_a_file_journal_are_refused(
     assert (" applies only to" if len(named) == 1 else " and --journal-table apply only to") in err
     assert vexora_sandbox.ledger.orders() == [] and not out.exists()
     assert not (tmp_path / "out.jsonl.journal").exists()
+
+
+def test_a_cell_that_is_no_trade_number_is_not_written_anywhere(
+    vexora_sandbox: SandboxThread, tmp_path: Path
+) -> None:
+    # A shifted column puts the payer's name where the trade number goes: refused, and the
+    # name is neither in the results nor in the journal (only the row and the rule are).
+    rows = [_row(0, "N"), {**_row(1, "N"), "trade_no": "Zorblaxine O'Quux"}]
+    source, out = tmp_path / "orders.csv", tmp_path / "results.jsonl"
+    _write_csv(source, rows)
+    args = ["batch", str(source), "--out", str(out), "--skip-invalid", "--progress", "none"]
+    assert main([*args, *_credentials(vexora_sandbox)]) == 1
+    results = _results(out)
+    assert [(r["row"], r["outcome"], r["tradeNo"]) for r in results][1] == (3, "invalid", None)
+    written = [p for p in tmp_path.iterdir() if p != source]
+    assert out in written
+    for path in written:
+        assert b"Zorblax" not in path.read_bytes(), path.name

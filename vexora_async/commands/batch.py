@@ -435,12 +435,18 @@ async def _register(
                 first = earlier.setdefault(trade_no, item.row)
                 if first != item.row:
                     trade_no = None  # the journal keeps each trade number once
-                    duplicate = Violation("trade_no", "duplicate_trade_no", f"row {first}")
+                    duplicate = Violation("trade_no", _DUPLICATE, f"row {first}")
                     violations = (*violations, duplicate)
             if violations:
                 bad_rows += 1
                 shown.extend((item.row, v) for v in violations if len(shown) < 50)
-                entries.append(Entry(item.row, trade_no, _invalid_result(item, violations)))
+                named = item.trade_no
+                if any(v.field == "trade_no" and v.rule != _DUPLICATE for v in violations):
+                    # Not a trade number: whatever the cell held (a shifted column, a name)
+                    # is not written to the journal or the results.
+                    named = trade_no = None
+                result = _invalid_result(item.row, named, violations)
+                entries.append(Entry(item.row, trade_no, result))
             else:
                 entries.append(Entry(item.row, trade_no))
         journal.register(entries)
@@ -564,10 +570,15 @@ def _seek(records: Iterator[tuple[int, Any]], row: int, path: Path) -> Any:
     raise InputFileError(f"row {row} is no longer in {path}")
 
 
-def _invalid_result(item: InputRow[Any], violations: tuple[Violation, ...]) -> dict[str, Any]:
+_DUPLICATE = "duplicate_trade_no"
+
+
+def _invalid_result(
+    row: int, trade_no: str | None, violations: tuple[Violation, ...]
+) -> dict[str, Any]:
     return {
-        "row": item.row,
-        "tradeNo": item.trade_no,
+        "row": row,
+        "tradeNo": trade_no,
         "outcome": str(BatchOutcome.INVALID),
         "violations": [{"field": v.field, "rule": v.rule} for v in violations],
     }
