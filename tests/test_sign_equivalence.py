@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from decimal import Decimal
+from types import FrameType
 from typing import Any
 
 import pytest
@@ -311,14 +312,7 @@ def test_an_unencodable_value_on_the_fast_path_leaves_nothing_in_frames(round_: 
     )
     exc: BaseException | None = info.value
     assert exc.__context__ is None and exc.__cause__ is None
-    tb = info.value.__traceback__
-    frames = []
-    while tb is not None:  # the frames below this test's own (which holds both, of course)
-        if tb.tb_frame.f_code.co_filename.endswith("signing.py"):
-            frames.append(tb.tb_frame)
-        tb = tb.tb_next
-    assert frames
-    for frame in frames:
+    for frame in _signing_frames(info.value):
         for name, value in frame.f_locals.items():
             shown = repr(value)
             assert secret not in shown and secret.encode() not in shown.encode(), name
@@ -331,14 +325,19 @@ def test_an_unusable_secret_leaves_no_payer_data_in_frames() -> None:
     fields = {"tradeNo": "T1", "amount": 5, "username": "PAYER-Budi", "timestamp": "1"}
     with pytest.raises(ConfigurationError) as info:
         sign(fields, "SECRET-\ud800")
-    tb = info.value.__traceback__
-    frames = []
+    for frame in _signing_frames(info.value):
+        for name, value in frame.f_locals.items():
+            assert "PAYER" not in repr(value), name
+            assert "SECRET" not in repr(value), name
+
+
+def _signing_frames(error: BaseException) -> list[FrameType]:
+    """The frames of signing.py the error passed through (below the test's own, which holds
+    everything, of course)."""
+    tb, frames = error.__traceback__, []
     while tb is not None:
         if tb.tb_frame.f_code.co_filename.endswith("signing.py"):
             frames.append(tb.tb_frame)
         tb = tb.tb_next
     assert frames
-    for frame in frames:
-        for name, value in frame.f_locals.items():
-            assert "PAYER" not in repr(value), name
-            assert "SECRET" not in repr(value), name
+    return frames
