@@ -82,7 +82,7 @@ async def _send(transport: AiohttpTransport, url: str, timeout: float) -> object
     return await transport.send(HttpRequest("POST", url, {}, b"{}"), timeout=timeout)
 
 
-async def test_a_long_timeout_ends_the_attempt_in_its_tenth_never_late(
+async def test_a_long_timeout_ends_the_attempt_in_its_second_never_late(
     gateway: tuple[str, Gateway], forward: Callable[[float], None], transport: AiohttpTransport
 ) -> None:
     # Never after its timeout: the retry link gives the last attempt exactly the call's
@@ -93,7 +93,7 @@ async def test_a_long_timeout_ends_the_attempt_in_its_tenth_never_late(
     attempt = asyncio.create_task(_send(transport, url, 15.0))
     answer = await gate.arrived.get()  # the request reached the gateway
     (due,) = _deadlines(transport)._due
-    assert started + 15.0 - 0.1 <= due <= loop.time() + 15.0
+    assert started + 15.0 - 1.0 <= due <= loop.time() + 15.0
     forward(due - loop.time() - 0.05)  # just before it is due
     await asyncio.sleep(0)
     assert not attempt.done()
@@ -123,10 +123,10 @@ def test_a_shared_due_time_is_never_after_the_timeout(now: float, seconds: float
     task = mock.Mock(cancelling=lambda: 0)
     deadlines.start(task, seconds)
     (due,) = scheduled
-    assert now + seconds - 0.1 - 1e-6 <= due <= now + seconds + 1e-6  # (float rounding)
+    assert now + seconds - 1.0 <= due <= now + seconds
 
 
-async def test_attempts_due_in_one_tenth_share_one_timer(
+async def test_attempts_due_in_one_second_share_one_timer(
     gateway: tuple[str, Gateway], forward: Callable[[float], None], transport: AiohttpTransport
 ) -> None:
     url, gate = gateway
@@ -134,7 +134,7 @@ async def test_attempts_due_in_one_tenth_share_one_timer(
     answers = [await gate.arrived.get() for _ in attempts]
     deadlines = _deadlines(transport)
     assert len(deadlines) == 5
-    assert len(deadlines._due) <= 2  # at most a tenth's boundary between two starts
+    assert len(deadlines._due) <= 2  # at most a second boundary between two starts
     forward(21.0)
     outcomes = await asyncio.gather(*attempts, return_exceptions=True)
     assert all(isinstance(outcome, RequestTimeout) for outcome in outcomes)
@@ -197,7 +197,9 @@ async def test_an_enclosing_timeout_is_the_callers_not_the_attempts(
 
 
 def test_only_long_timeouts_are_rounded() -> None:
-    assert SHARED_FROM == 5.0  # aiohttp's own ceil_threshold: the precision users had
+    # Shorter attempts keep their exact time; a shared one ends at most a tenth of its
+    # time early (the default attempt timeout, 15 s, shares).
+    assert SHARED_FROM == 10.0
 
 
 @settings(max_examples=25, deadline=None)
@@ -205,7 +207,7 @@ def test_only_long_timeouts_are_rounded() -> None:
     plan=st.lists(
         st.tuples(
             st.sampled_from(["answer", "expire", "cancel", "both"]),
-            st.sampled_from([2.0, 4.9, 5.0, 17.3]),
+            st.sampled_from([2.0, 9.9, 10.0, 17.3]),
         ),
         min_size=1,
         max_size=12,

@@ -3,11 +3,11 @@
 A timer per request is dear in asyncio: ``call_at`` and ``cancel`` are a dozen Python calls,
 and aiohttp's own ``total`` timeout adds its timer context to every read (about 38k CPU
 instructions per request together, a quarter of what the SDK itself spends). Here an
-attempt due in the same tenth of a second as others joins their timer: for timeouts of 5 s
-or more the due time is rounded down to the tenth, so an attempt ends at most 0.1 s early
-and never late (the retry link gives the last attempt exactly the call's time left, and
-rounding up would overrun the call's deadline). Shorter timeouts keep an exact timer of
-their own.
+attempt due in the same whole second as others joins their timer: for timeouts of
+``SHARED_FROM`` (10 s) or more the due time is rounded down to the second, so an attempt
+ends at most a second (a tenth of its time) early and never late: the retry link gives the
+last attempt exactly the call's time left, and rounding up would overrun the call's
+deadline. Shorter timeouts keep an exact timer of their own.
 
 Expiry cancels the attempt's task, and the transport turns that cancellation into a
 ``RequestTimeout``, the way ``asyncio.timeout`` does: a cancellation the caller asked for
@@ -22,8 +22,7 @@ from typing import Any
 
 __all__ = ["SHARED_FROM", "AttemptDeadlines", "Due", "finish", "timed_out"]
 
-SHARED_FROM = 5.0  # seconds: attempts with at least this timeout share a timer per tenth
-_GRID = 10  # shared due times per second
+SHARED_FROM = 10.0  # seconds: attempts with at least this timeout share a timer per second
 
 # The attempts due at one time: each running task -> its caller's own cancellations when
 # it started (``Task.cancelling()``). The key ``None`` is put in once they have expired.
@@ -44,7 +43,7 @@ class AttemptDeadlines:
         """Start ``task``'s attempt, due ``seconds`` from now; end it with ``finish``."""
         when = self._loop.time() + seconds
         if seconds >= SHARED_FROM:
-            when = math.floor(when * _GRID) / _GRID
+            when = math.floor(when)
         due = self._due.get(when)
         if due is None:
             due = self._due[when] = {}
