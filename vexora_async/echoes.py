@@ -22,7 +22,7 @@ from urllib.parse import quote, quote_plus
 
 from .call import Envelope
 
-__all__ = ["MASK", "MIN_LENGTH", "SHOWN", "Echoes", "shown_code"]
+__all__ = ["MASK", "MIN_LENGTH", "NOTHING_SENT", "SHOWN", "Echoes", "shown_code"]
 
 MASK = "***"
 MIN_LENGTH = 3
@@ -123,6 +123,9 @@ class Echoes:
         )
         masked.attempts, masked.maybe_sent = envelope.attempts, envelope.maybe_sent
         return masked
+
+
+NOTHING_SENT = Echoes({})  # a call that sent nothing personal (a query): nothing to mask
 
 
 def _shown_texts(envelope: Envelope) -> Iterator[str]:

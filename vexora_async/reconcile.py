@@ -27,7 +27,7 @@ import attrs
 
 from .call import ApiCall, Envelope
 from .codes import GatewayCodes
-from .echoes import Echoes
+from .echoes import NOTHING_SENT, Echoes
 from .envelope import refusal
 from .errors import (
     AuthenticationError,
@@ -108,7 +108,7 @@ async def query_state(
     timeout: float | None,
     policy: RetryPolicy | None,
     deadline: float | None = None,
-    echoes: Echoes | None = None,
+    echoes: Echoes = NOTHING_SENT,
 ) -> State:
     """One (retried) query, read strictly: only the profile's not-found code is
     ``OrderNotFound``; every other code is a typed error. ``echoes``: what the order was
@@ -123,10 +123,8 @@ async def query_state(
         try:
             return about(structure_response(envelope.data, kind.state, what), trade_no, what)
         except MalformedResponse as exc:
-            masked = envelope if echoes is None else echoes.envelope(envelope)
-            raise _answered(exc, call, masked) from None
-    if echoes is not None:
-        envelope = echoes.envelope(envelope)
+            raise _answered(exc, call, echoes.envelope(envelope)) from None
+    envelope = echoes.envelope(envelope)
     raise _answered(refusal(envelope, codes, trade_no), call, envelope)
 
 
