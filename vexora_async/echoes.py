@@ -50,14 +50,16 @@ SHOWN = frozenset(
 class Echoes:
     """The values one request sent that must not come back in what the SDK shows."""
 
-    __slots__ = ("_pattern", "_sent")
+    __slots__ = ("_built", "_pattern", "_sent")
 
     def __init__(self, sent: Mapping[str, Any]) -> None:
         self._sent = sent
-        self._pattern: re.Pattern[str] | bool | None = False  # False: not built yet
+        # Built on first use: most calls end well and never need it.
+        self._built = False
+        self._pattern: re.Pattern[str] | None = None
 
     def _compiled(self) -> re.Pattern[str] | None:
-        if self._pattern is False:
+        if not self._built:
             forms: set[str] = set()
             for name, value in self._sent.items():
                 if name in SHOWN or not isinstance(value, str | int) or isinstance(value, bool):
@@ -76,12 +78,9 @@ class Echoes:
                 )
             # Longest first: a value inside another is masked with it, not half of it.
             alternatives = sorted(forms, key=len, reverse=True)
-            self._pattern = (
-                re.compile("|".join(map(re.escape, alternatives)), re.IGNORECASE)
-                if alternatives
-                else None
-            )
-        assert not isinstance(self._pattern, bool)
+            if alternatives:
+                self._pattern = re.compile("|".join(map(re.escape, alternatives)), re.IGNORECASE)
+            self._built = True
         return self._pattern
 
     def text(self, value: str) -> str:
