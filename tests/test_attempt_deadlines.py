@@ -1,10 +1,10 @@
 """The aiohttp transport keeps each attempt's time itself (``transports/deadlines.py``).
 
 The claims: an attempt that runs out of time is a ``RequestTimeout``, at its timeout or
-(for timeouts of 10 s or more) at most a second earlier, never later; a cancellation the caller asked for
-stays a cancellation, even when the deadline expires at the same moment; an enclosing
-``asyncio.timeout`` keeps working; and nothing is left behind: no pending cancellation on
-the task, no deadline registered, whatever way the attempt ended.
+(for timeouts of 10 s or more) at most a second earlier, never later; a cancellation the
+caller asked for stays a cancellation, even when the deadline expires at the same moment;
+an enclosing ``asyncio.timeout`` keeps working; and nothing is left behind: no pending
+cancellation on the task, no deadline registered, whatever way the attempt ended.
 
 Long timeouts are tested without waiting for them: the loop's clock is moved forward.
 """

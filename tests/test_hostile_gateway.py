@@ -275,3 +275,25 @@ async def test_payer_data_a_gateway_echoes_stays_out_of_errors_and_logs(
     shown = _everything_shown(error)
     assert _leaks(shown, personal) == [], shown
     assert _leaks("\n".join(r.getMessage() for r in caplog.records), personal) == []
+
+
+async def test_a_raw_response_shows_no_echo_of_the_request() -> None:
+    # `with_raw_response` is for logging: a success that quotes the payer is masked there
+    # too (its result, read from `data`, is not).
+    async def accept(request: web.Request) -> web.Response:
+        fields = await request.json()
+        data = {"tradeNo": fields["tradeNo"], "platFormTradeNo": "P1", "status": "0015",
+                "paymentUrl": "https://cashier.example/x"}  # fmt: skip
+        return web.json_response(
+            envelope("0000", f"link created for {fields['email']}", data),
+            headers={"X-Request-Id": fields["mobile"]},
+        )
+
+    app = web.Application()
+    app.router.add_post("/{path:.*}", accept)
+    async with serving(app) as base, _client(base) as client:
+        raw = await client.with_raw_response.create_payment_link(
+            request_from_wire(IDR_REQUEST, trade_no="T-RAW-1")
+        )
+    assert raw.parse().payment_url == "https://cashier.example/x"
+    assert _leaks(repr(raw) + raw.msg + repr(dict(raw.headers)), CHECKOUT_PERSONAL) == []

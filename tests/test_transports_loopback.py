@@ -24,7 +24,7 @@ from vexora_async import (
     Transport,
     VexoraClient,
 )
-from vexora_async.errors import UnexpectedRedirect
+from vexora_async.errors import TransportClosed, UnexpectedRedirect
 from vexora_async.transports.aiohttp import AiohttpTransport
 from vexora_async.transports.http11 import Http11Transport
 from vexora_async.transports.httpx import HttpxTransport
@@ -289,3 +289,32 @@ async def test_an_answer_cut_short_is_never_taken_for_whole(name: str, cut: str)
         await transport.aclose()
         server.close()
         await server.wait_closed()
+
+
+@pytest.mark.parametrize("name", ["aiohttp", "http11"])
+async def test_closing_ends_the_requests_waiting_for_a_connection_as_not_sent(
+    server: tuple[str, asyncio.Event], name: str
+) -> None:
+    # One connection, held by a request the server never answers; two more wait for it.
+    # Closing the transport must end those two as TransportClosed (nothing sent), never
+    # as a CancelledError nobody asked for (aiohttp's pool cancels its waiters).
+    url, _ = server
+    transport = TRANSPORTS[name](limit=1)
+    request = HttpRequest("POST", url + "/hang", {}, b"{}")
+    held = asyncio.create_task(transport.send(request, timeout=30.0))
+    waiting = [asyncio.create_task(transport.send(request, timeout=30.0)) for _ in range(2)]
+    while _waiting_for_a_connection(transport) < 2:
+        await asyncio.sleep(0)  # (one loop turn at a time, until both wait in the pool)
+    await transport.aclose()
+    outcomes = await asyncio.gather(held, *waiting, return_exceptions=True)
+    assert not any(isinstance(o, asyncio.CancelledError) for o in outcomes), outcomes
+    assert all(isinstance(o, TransportClosed) for o in outcomes[1:]), outcomes
+
+
+def _waiting_for_a_connection(transport: Transport) -> int:
+    if isinstance(transport, Http11Transport):
+        return sum(len(pool._waiters) for pool in transport._pools.values())
+    session = transport._session  # type: ignore[attr-defined]
+    if session is None:
+        return 0
+    return sum(len(waiters) for waiters in session.connector._waiters.values())

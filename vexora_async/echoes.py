@@ -1,32 +1,40 @@
 """Payer data a gateway echoes back, masked before it reaches an error, a log or a file.
 
 A gateway may quote what it was sent: in its ``msg`` ("invalid mobile 0812..."), in its
-code, anywhere in its answer. The SDK knows what it sent, so it masks every value it sent
-except the few that identify the order (``SHOWN``), as written and as a URL or JSON would
-escape it, in any case, wherever an answer's text is kept: the envelope's ``code`` and
-``msg`` and the body errors show (``error.response.body``). A gateway that reshapes a value
-(cuts it, reformats a phone number) cannot be recognised; values shorter than
-``MIN_LENGTH`` are left, as they would mask ordinary words.
+code, in a header, anywhere in its answer. The SDK knows what it sent, so it masks every
+value it sent except the few that identify the order (``SHOWN``): as written, trimmed,
+upper-cased or case-folded, and each of those as a URL, JSON or HTML would escape it,
+wherever an answer's text is kept (the envelope's ``code`` and ``msg``, the body and
+headers errors show, ``.known``/``.reason``, log lines). Masking comes before the SDK
+cuts a long ``msg``. A gateway that reshapes a value (cuts it, reformats a phone number)
+cannot be recognised; values shorter than ``MIN_LENGTH`` are left, as they would mask
+ordinary words.
 
-Only answers that are not the usual success are masked (they become errors, log lines and
-rows in files); a successful answer's ``data`` is the result and is never changed.
+Masking is for what is shown, never for what is decided: outcomes are read from the answer
+as it came. A successful answer's ``data`` is the result and is never changed.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any
-from urllib.parse import quote, quote_plus
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus, unquote_plus
 
 from .call import Envelope
+from .envelope import clean_gateway_text
+
+if TYPE_CHECKING:
+    from .responses import ResponseInfo
 
 __all__ = ["MASK", "MIN_LENGTH", "NOTHING_SENT", "SHOWN", "Echoes", "shown_code"]
 
 MASK = "***"
 MIN_LENGTH = 3
 _CODE_MAX = 6  # a short all-digit code (0000, 8000) is never masked, whatever was sent
+_URI_SAFE = "-_.!~*'()"  # what JavaScript's encodeURIComponent leaves as it is
 # Sent wire fields that identify the order, its money and where it goes: never personal.
 # Every other field sent (personal ones, and any a profile or ``extra`` adds) is masked.
 SHOWN = frozenset(
@@ -47,52 +55,103 @@ SHOWN = frozenset(
 )
 
 
+
+def _spellings(text: str) -> set[str]:
+    """How a gateway may write ``text`` back: trimmed, in another case, escaped."""
+    bases = {text, text.strip(), text.upper(), text.casefold()}
+    forms: set[str] = set()
+    for base in bases:
+        escaped_html = html.escape(base)
+        forms.update(
+            (
+                base,
+                quote(base, safe=""),
+                quote(base, safe=_URI_SAFE),
+                quote_plus(base, safe=""),
+                json.dumps(base)[1:-1],  # as escaped inside JSON text, \u00e9 included
+                json.dumps(base, ensure_ascii=False)[1:-1],
+                escaped_html,
+                escaped_html.replace("&#x27;", "&#39;"),
+            )
+        )
+    return {form for form in forms if len(form) >= MIN_LENGTH}
+
+
 class Echoes:
     """The values one request sent that must not come back in what the SDK shows."""
 
-    __slots__ = ("_built", "_pattern", "_sent")
+    __slots__ = ("_pattern", "_sent", "_values")
 
     def __init__(self, sent: Mapping[str, Any]) -> None:
         self._sent = sent
-        # Built on first use: most calls end well and never need it.
-        self._built = False
+        # Both made on first use: most calls end well and never need them.
+        self._values: tuple[str, ...] | None = None  # trimmed and case-folded
         self._pattern: re.Pattern[str] | None = None
 
-    def _compiled(self) -> re.Pattern[str] | None:
-        if not self._built:
+    def _sent_values(self) -> tuple[str, ...]:
+        if self._values is None:
+            self._values = tuple(
+                {
+                    text.strip().casefold()
+                    for name, value in self._sent.items()
+                    if name not in SHOWN and isinstance(value, str | int)
+                    and not isinstance(value, bool)
+                    and len((text := str(value)).strip()) >= MIN_LENGTH
+                }
+            )  # fmt: skip
+        return self._values
+
+    def _mentioned(self, texts: Iterable[str]) -> bool:
+        """Whether any sent value is in ``texts``, in any spelling the pattern masks. A
+        cheap look first: the pattern, dozens of spellings per value, costs half a
+        millisecond to build, and most refusals quote nothing."""
+        values = self._sent_values()
+        if not values:
+            return False
+        text = "\n".join(texts)
+        read = (text.casefold(), _unescaped(text).casefold())
+        return any(value in variant for value in values for variant in read)
+
+    def _compiled(self) -> re.Pattern[str]:
+        if self._pattern is None:
             forms: set[str] = set()
             for name, value in self._sent.items():
                 if name in SHOWN or not isinstance(value, str | int) or isinstance(value, bool):
                     continue
                 text = str(value)
-                if len(text) < MIN_LENGTH:
-                    continue
-                forms.update(
-                    (
-                        text,
-                        quote(text, safe=""),
-                        quote_plus(text, safe=""),
-                        json.dumps(text)[1:-1],  # as escaped inside JSON text, \u00e9 included
-                        json.dumps(text, ensure_ascii=False)[1:-1],
-                    )
-                )
+                if len(text.strip()) >= MIN_LENGTH:
+                    forms |= _spellings(text)
             # Longest first: a value inside another is masked with it, not half of it.
             alternatives = sorted(forms, key=len, reverse=True)
-            if alternatives:
-                self._pattern = re.compile("|".join(map(re.escape, alternatives)), re.IGNORECASE)
-            self._built = True
+            self._pattern = re.compile("|".join(map(re.escape, alternatives)), re.IGNORECASE)
         return self._pattern
 
     def text(self, value: str) -> str:
         """``value`` with every echoed value masked."""
-        pattern = self._compiled()
-        return value if pattern is None else pattern.sub(MASK, value)
+        if not self._mentioned((value,)):
+            return value
+        return self._compiled().sub(MASK, value)
+
+    def _scalar(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if type(value) is int and self.text(str(value)) != str(value):
+            return MASK  # a number the request sent as text, echoed as a number
+        return value
 
     def _scalars(self, mapping: Mapping[Any, Any]) -> dict[str, Any]:
-        return {
-            self.text(str(k)): self.text(v) if isinstance(v, str) else v
-            for k, v in mapping.items()
-        }
+        return {self.text(str(k)): self._scalar(v) for k, v in mapping.items()}
+
+    def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
+        """``headers`` (names lower-cased) with echoes masked in their values."""
+        return {str(name).lower(): self.text(str(value)) for name, value in headers.items()}
+
+    def info(self, info: ResponseInfo | None) -> ResponseInfo | None:
+        """An error's ``response`` with echoes masked in the headers and body it shows."""
+        if info is None or not self._mentioned(_info_texts(info)):
+            return info
+        body = None if info.body is None else self.body(info.body)
+        return type(info)(info.status, self.headers(info.headers), body)
 
     def body(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         """The envelope's body as errors show it (``ResponseInfo``: its top level and the
@@ -104,20 +163,21 @@ class Echoes:
         return shown
 
     def envelope(self, envelope: Envelope) -> Envelope:
-        """``envelope`` with its code, msg and shown body masked, or itself when none of them
-        echoes anything. ``data`` (what a result is read from) is kept as answered."""
-        pattern = self._compiled()
-        if pattern is None or not any(map(pattern.search, _shown_texts(envelope))):
+        """``envelope`` with its code, msg, shown body and headers masked, or itself when
+        none of them echoes anything. ``data`` (what a result is read from) is kept."""
+        if not self._mentioned(_shown_texts(envelope)):
             return envelope
         code = envelope.code
         if not (code.isdigit() and len(code) <= _CODE_MAX):  # a code is the gateway's word
             code = self.text(code)
+        sent_msg = envelope.raw.get("msg")  # as answered: masked before it is cut
+        msg = clean_gateway_text(self.text(sent_msg if isinstance(sent_msg, str) else envelope.msg))
         masked = Envelope(
             code,
-            self.text(envelope.msg),
+            msg,
             envelope.data,
             envelope.http_status,
-            envelope.headers,
+            self.headers(envelope.headers),
             self.body(envelope.raw),
         )
         masked.attempts, masked.maybe_sent = envelope.attempts, envelope.maybe_sent
@@ -130,15 +190,45 @@ NOTHING_SENT = Echoes({})  # a call that sent nothing personal (a query): nothin
 def _shown_texts(envelope: Envelope) -> Iterator[str]:
     yield envelope.code
     yield envelope.msg
-    levels = [envelope.raw]
-    data = envelope.raw.get("data")
+    yield from _body_texts(envelope.raw)
+    yield from map(str, envelope.headers.values())
+
+
+def _info_texts(info: ResponseInfo) -> Iterator[str]:
+    yield from map(str, info.headers.values())
+    if info.body is not None:
+        yield from _body_texts(info.body)
+
+
+def _body_texts(raw: Mapping[str, Any]) -> Iterator[str]:
+    """What ``body`` shows of an envelope: its top level and the top level of ``data``."""
+    levels = [raw]
+    data = raw.get("data")
     if isinstance(data, Mapping):
         levels.append(data)
     for level in levels:
         for key, value in level.items():
             yield str(key)
-            if isinstance(value, str):
-                yield value
+            if isinstance(value, str | int):
+                yield str(value)
+
+
+_JSON_ESCAPE = re.compile(r'\\(u[0-9a-fA-F]{4}|["\\/bfnrt])')
+_JSON_SIMPLE = {
+    '"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t",
+}  # fmt: skip
+
+
+def _unescaped(text: str) -> str:
+    """``text`` with URL, HTML and JSON escapes undone (for the cheap look only)."""
+    text = html.unescape(unquote_plus(text))
+    if "\\" in text:
+        text = _JSON_ESCAPE.sub(
+            lambda m: chr(int(m[1][1:], 16)) if m[1][0] == "u" else _JSON_SIMPLE[m[1]], text
+        )
+        # A character beyond the BMP is escaped as two surrogates: join them again.
+        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
+    return text
 
 
 def shown_code(code: str, sent: Mapping[str, Any]) -> str:

@@ -151,12 +151,16 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def refusal(envelope: Envelope, codes: GatewayCodes, trade_no: str | None) -> APIError:
+def refusal(
+    envelope: Envelope, codes: GatewayCodes, trade_no: str | None, shown: Envelope | None = None
+) -> APIError:
     """The typed error for a non-success answer: ``AuthenticationError`` for the profile's
-    authentication codes, ``OrderNotFound`` for its not-found codes, else ``APIError``."""
+    authentication codes, ``OrderNotFound`` for its not-found codes, else ``APIError``.
+    Told by ``envelope``'s code as answered; worded by ``shown`` (its echoes masked)."""
     code = envelope.code
+    words = envelope if shown is None else shown
     if code in codes.authentication:
-        return AuthenticationError(code, envelope.msg, trade_no=trade_no)
+        return AuthenticationError(words.code, words.msg, trade_no=trade_no)
     if code in codes.not_found:
-        return OrderNotFound(code, envelope.msg, trade_no=trade_no)
-    return APIError(code, envelope.msg, trade_no=trade_no)
+        return OrderNotFound(words.code, words.msg, trade_no=trade_no)
+    return APIError(words.code, words.msg, trade_no=trade_no)

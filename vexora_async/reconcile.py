@@ -124,8 +124,8 @@ async def query_state(
             return about(structure_response(envelope.data, kind.state, what), trade_no, what)
         except MalformedResponse as exc:
             raise _answered(exc, call, echoes.envelope(envelope)) from None
-    envelope = echoes.envelope(envelope)
-    raise _answered(refusal(envelope, codes, trade_no), call, envelope)
+    shown = echoes.envelope(envelope)  # told by the code as answered, worded masked
+    raise _answered(refusal(envelope, codes, trade_no, shown), call, shown)
 
 
 async def create_truthfully(
@@ -176,6 +176,7 @@ async def create_truthfully(
         except VexoraError as exc:
             attempts += exc.attempts
             maybe_sent = maybe_sent or exc.maybe_sent
+            exc.response = echoes.info(exc.response)
             cause = last = exc
             if not maybe_sent and isinstance(exc, ConnectError):
                 raise  # provably never sent: nothing exists, nothing to reconcile

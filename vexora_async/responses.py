@@ -168,13 +168,16 @@ class RawResponse(Generic[T]):
 
     @classmethod
     def of(cls, call: ApiCall, envelope: Envelope, parsed: T) -> RawResponse[T]:
+        from .echoes import Echoes  # (echoes reads envelopes, whose module names us)
+
+        shown = Echoes(call.fields).envelope(envelope)  # for logging: no echo of the request
         return cls(
             operation=call.operation,
             path=call.path,
-            status=envelope.http_status,
-            headers=envelope.headers,
-            code=envelope.code,
-            msg=envelope.msg,
+            status=shown.http_status,
+            headers=shown.headers,
+            code=shown.code,
+            msg=shown.msg,
             attempts=envelope.attempts,
             maybe_sent=envelope.maybe_sent,
             parsed=parsed,

@@ -157,6 +157,10 @@ class AiohttpTransport:
         except asyncio.CancelledError:
             if due is not None and task is not None and timed_out(due, task):
                 raise RequestTimeout("no answer in time: the attempt's timeout") from None
+            if self._closed and task is not None and not task.cancelling():
+                # Nobody cancelled this task: closing the session cancelled its wait for a
+                # pooled connection. Nothing was sent.
+                raise TransportClosed("the transport is closed") from None
             raise
         finally:
             if due is not None and task is not None:
