@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -414,3 +415,48 @@ def test_postgres_journal_flags_with_a_file_journal_are_refused(
     assert (" applies only to" if len(named) == 1 else " and --journal-table apply only to") in err
     assert vexora_sandbox.ledger.orders() == [] and not out.exists()
     assert not (tmp_path / "out.jsonl.journal").exists()
+
+
+def test_restart_is_refused_while_another_run_holds_the_journal(
+    vexora_sandbox: SandboxThread, tmp_path: Path
+) -> None:
+    # Run A is under way (stopped with SIGSTOP mid-run: it holds the journal, sends nothing
+    # meanwhile). Run B, `--restart` on the same journal, must be refused: exit 4, nothing
+    # sent, A's journal untouched. A then finishes with every link in its results file.
+    rows = [_row(i, "R") for i in range(30)]
+    source, out = tmp_path / "orders.csv", tmp_path / "results.jsonl"
+    journal = Path(str(out) + ".journal")
+    _write_csv(source, rows)
+    env = _env(vexora_sandbox)
+    first = subprocess.Popen(
+        _command(source, out, "--progress", "none", "--concurrency", "1", "--rate", "30"),
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while not _trade_nos(vexora_sandbox) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        first.send_signal(signal.SIGSTOP)
+        assert first.poll() is None and _trade_nos(vexora_sandbox), "run A never got going"
+        held = journal.stat().st_ino
+        sent = len(vexora_sandbox.ledger.requests())
+        second = subprocess.run(
+            _command(source, out, "--progress", "none", "--restart"),
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert second.returncode == 4, second.stdout + second.stderr
+        assert "in use by another run" in second.stderr and "nothing was sent" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert len(vexora_sandbox.ledger.requests()) == sent  # B sent nothing
+        assert journal.stat().st_ino == held and not out.exists()  # and removed nothing
+    finally:
+        first.send_signal(signal.SIGCONT)
+    _, stderr = first.communicate(timeout=60)
+    assert first.returncode == 0, stderr
+    results = _results(out)
+    assert [line["outcome"] for line in results] == ["created"] * len(rows)
+    assert all(line["paymentUrl"] for line in results)
+    assert sorted(_trade_nos(vexora_sandbox)) == sorted(row["trade_no"] for row in rows)
+    assert all(
+        vexora_sandbox.ledger.checkout_requests(row["trade_no"], MERCHANT) == 1 for row in rows
+    )
