@@ -98,6 +98,48 @@ def test_ctrl_c_stops_the_demo(tmp_path: Path) -> None:
     assert not any(noise in stderr for noise in _NOISE), stderr
 
 
+# Stands in for the standard csv module, which the CLI imports while it starts (building its
+# parser): says so, waits for the test's go-ahead line, then loads the real module.
+_CSV_GATE = """
+import importlib.machinery, importlib.util, os, sys
+sys.stdout.write("importing csv\\n")
+sys.stdout.flush()
+sys.stdin.readline()
+here = os.path.dirname(os.path.abspath(__file__))
+path = [p for p in sys.path if os.path.abspath(p or ".") != here]
+spec = importlib.machinery.PathFinder.find_spec("csv", path)
+module = importlib.util.module_from_spec(spec)
+sys.modules["csv"] = module
+spec.loader.exec_module(module)
+"""
+
+
+def test_ctrl_c_during_start_up_stops_quietly_and_sends_nothing(
+    vexora_sandbox: SandboxThread, tmp_path: Path
+) -> None:
+    # A real SIGINT while the CLI is still importing (before the command installs its own
+    # handler): exit 130 with one line, no traceback, nothing sent, no journal left.
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    (gate / "csv.py").write_text(_CSV_GATE)
+    source, out = tmp_path / "orders.csv", tmp_path / "results.jsonl"
+    _write_csv(source, [_row(i, "E") for i in range(5)])
+    env = _env(vexora_sandbox)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(gate), env.get("PYTHONPATH")]))
+    child = subprocess.Popen(
+        _command(source, out, "--progress", "none"), env=env,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None
+    assert child.stdout.readline() == "importing csv\n"  # it is starting up, right now
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate("go on\n", timeout=30)
+    assert child.returncode == 130, stdout + stderr
+    assert stderr == "vexora-async: stopped\n"
+    assert not vexora_sandbox.ledger.requests()
+    assert not out.exists() and not Path(str(out) + ".journal").exists()
+
+
 # -- rows -------------------------------------------------------------------------------------
 
 
