@@ -158,7 +158,8 @@ class SqliteJournal:
       usual cheap choice, would instead silently lose the last commits, and a copy of the
       main file alone lacks everything since the last checkpoint.)
     - ``locking_mode=EXCLUSIVE``: one run at a time; a second process on the same journal
-      gets ``JournalError`` instead of interleaving.
+      gets ``JournalError`` instead of interleaving, and so does one starting over
+      (``start_over``, ``--restart``) while a run holds it.
 
     Not thread-safe: use it from one thread (the event loop's).
     """

@@ -436,7 +436,9 @@ class SyncVexoraClient:
 
     def close(self) -> None:
         """Close the connections and stop the loop thread (joined before this returns).
-        A client from ``with_options`` leaves both to the original."""
+        A client from ``with_options`` leaves both to the original. Interrupted (Ctrl+C),
+        it ends the calls in flight at once (a create under way: ``OutcomeUnknown``), still
+        closes the connections and joins the thread, then raises the interruption."""
         if self._owner:
             self._runner.close(self._client.aclose())
 
