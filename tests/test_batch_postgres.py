@@ -353,3 +353,42 @@ def test_a_worker_stopped_with_ctrl_c_hands_its_rows_over_at_once(
     # depends on timing, so how many were claimed twice is not asserted.)
     left = "SELECT count(*) FROM ctrl_c_rows WHERE state <> 'done'"
     assert _fetch(postgres_server.dsn, left)[0][0] == 0
+
+
+def test_restart_is_refused_while_a_worker_runs_on_the_shared_journal(
+    postgres_server: PostgresServer, vexora_sandbox: SandboxThread, tmp_path: Path
+) -> None:
+    # The PostgreSQL counterpart of the file journal's --restart race: a worker is under way
+    # (SIGSTOPped mid-run); `--restart` on its journal is refused (exit 4) before anything is
+    # sent or emptied, and the worker then finishes every row.
+    rows = [_row(i, "PT") for i in range(30)]
+    source, out = tmp_path / "orders.csv", tmp_path / "results.jsonl"
+    _write_csv(source, rows)
+    journal = ["--journal", postgres_server.dsn, "--journal-table", "restart_race"]
+    worker = subprocess.Popen(
+        _batch([str(source), "--out", str(out), *journal, "--concurrency", "1", "--rate", "30",
+                "--progress", "none"]),
+        env=_env(vexora_sandbox), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while not vexora_sandbox.ledger.orders(MERCHANT) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        worker.send_signal(signal.SIGSTOP)
+        assert worker.poll() is None and vexora_sandbox.ledger.orders(MERCHANT)
+        count = "SELECT count(*) FROM restart_race_rows"
+        before = _fetch(postgres_server.dsn, count)[0][0]
+        sent = len(vexora_sandbox.ledger.requests())
+        refused = subprocess.run(
+            _batch([str(source), "--out", str(out), *journal, "--restart", "--progress", "none"]),
+            env=_env(vexora_sandbox), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert refused.returncode == 4, refused.stderr
+        assert "--restart cannot discard a shared journal" in refused.stderr
+        assert len(vexora_sandbox.ledger.requests()) == sent and not out.exists()
+        assert _fetch(postgres_server.dsn, count)[0][0] == before == len(rows)
+    finally:
+        worker.send_signal(signal.SIGCONT)
+    _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err
+    _check_results(out, rows, vexora_sandbox)

@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +96,48 @@ def test_ctrl_c_stops_the_demo(tmp_path: Path) -> None:
     assert demo.returncode == 130
     assert "stopping" in stderr
     assert not any(noise in stderr for noise in _NOISE), stderr
+
+
+# Stands in for the standard csv module, which the CLI imports while it starts (building its
+# parser): says so, waits for the test's go-ahead line, then loads the real module.
+_CSV_GATE = """
+import importlib.machinery, importlib.util, os, sys
+sys.stdout.write("importing csv\\n")
+sys.stdout.flush()
+sys.stdin.readline()
+here = os.path.dirname(os.path.abspath(__file__))
+path = [p for p in sys.path if os.path.abspath(p or ".") != here]
+spec = importlib.machinery.PathFinder.find_spec("csv", path)
+module = importlib.util.module_from_spec(spec)
+sys.modules["csv"] = module
+spec.loader.exec_module(module)
+"""
+
+
+def test_ctrl_c_during_start_up_stops_quietly_and_sends_nothing(
+    vexora_sandbox: SandboxThread, tmp_path: Path
+) -> None:
+    # A real SIGINT while the CLI is still importing (before the command installs its own
+    # handler): exit 130 with one line, no traceback, nothing sent, no journal left.
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    (gate / "csv.py").write_text(_CSV_GATE)
+    source, out = tmp_path / "orders.csv", tmp_path / "results.jsonl"
+    _write_csv(source, [_row(i, "E") for i in range(5)])
+    env = _env(vexora_sandbox)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(gate), env.get("PYTHONPATH")]))
+    child = subprocess.Popen(
+        _command(source, out, "--progress", "none"), env=env,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert child.stdout is not None
+    assert child.stdout.readline() == "importing csv\n"  # it is starting up, right now
+    child.send_signal(signal.SIGINT)
+    stdout, stderr = child.communicate("go on\n", timeout=30)
+    assert child.returncode == 130, stdout + stderr
+    assert stderr == "vexora-async: stopped\n"
+    assert not vexora_sandbox.ledger.requests()
+    assert not out.exists() and not Path(str(out) + ".journal").exists()
 
 
 # -- rows -------------------------------------------------------------------------------------
@@ -432,3 +475,48 @@ def test_a_cell_that_is_no_trade_number_is_not_written_anywhere(
     assert out in written
     for path in written:
         assert b"Zorblax" not in path.read_bytes(), path.name
+
+
+def test_restart_is_refused_while_another_run_holds_the_journal(
+    vexora_sandbox: SandboxThread, tmp_path: Path
+) -> None:
+    # Run A is under way (stopped with SIGSTOP mid-run: it holds the journal, sends nothing
+    # meanwhile). Run B, `--restart` on the same journal, must be refused: exit 4, nothing
+    # sent, A's journal untouched. A then finishes with every link in its results file.
+    rows = [_row(i, "R") for i in range(30)]
+    source, out = tmp_path / "orders.csv", tmp_path / "results.jsonl"
+    journal = Path(str(out) + ".journal")
+    _write_csv(source, rows)
+    env = _env(vexora_sandbox)
+    first = subprocess.Popen(
+        _command(source, out, "--progress", "none", "--concurrency", "1", "--rate", "30"),
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while not _trade_nos(vexora_sandbox) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        first.send_signal(signal.SIGSTOP)
+        assert first.poll() is None and _trade_nos(vexora_sandbox), "run A never got going"
+        held = journal.stat().st_ino
+        sent = len(vexora_sandbox.ledger.requests())
+        second = subprocess.run(
+            _command(source, out, "--progress", "none", "--restart"),
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert second.returncode == 4, second.stdout + second.stderr
+        assert "in use by another run" in second.stderr and "nothing was sent" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert len(vexora_sandbox.ledger.requests()) == sent  # B sent nothing
+        assert journal.stat().st_ino == held and not out.exists()  # and removed nothing
+    finally:
+        first.send_signal(signal.SIGCONT)
+    _, stderr = first.communicate(timeout=60)
+    assert first.returncode == 0, stderr
+    results = _results(out)
+    assert [line["outcome"] for line in results] == ["created"] * len(rows)
+    assert all(line["paymentUrl"] for line in results)
+    assert sorted(_trade_nos(vexora_sandbox)) == sorted(row["trade_no"] for row in rows)
+    assert all(
+        vexora_sandbox.ledger.checkout_requests(row["trade_no"], MERCHANT) == 1 for row in rows
+    )

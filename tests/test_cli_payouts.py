@@ -10,6 +10,7 @@ import csv
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 from decimal import Decimal
@@ -320,3 +321,28 @@ def test_balance_command(
     assert "available  123456" in capsys.readouterr().out
     wrong = ["--merchant-no", MERCHANT, "--secret", "WRONG", "--base-url", vexora_sandbox.base_url]
     assert main(["balance", *wrong]) == 4
+
+
+def test_restart_is_refused_while_another_run_holds_the_payout_journal(tmp_path: Path) -> None:
+    # Another run holds the journal (SQLite's exclusive lock, as a run takes it). `payouts
+    # --restart` must not delete it from under that run: exit 4, nothing removed or sent.
+    source, out = tmp_path / "payouts.csv", tmp_path / "results.jsonl"
+    journal = Path(str(out) + ".journal")
+    _write_csv(source, [_row(0, "H")])
+    holder = sqlite3.connect(journal, isolation_level=None)
+    holder.execute("PRAGMA locking_mode=EXCLUSIVE")
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN IMMEDIATE")
+    held = journal.stat().st_ino
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "vexora_async", "payouts", str(source), "--out", str(out),
+             "--restart", "--progress", "none", "--merchant-no", MERCHANT, "--secret", SECRET,
+             "--base-url", "http://127.0.0.1:9"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    finally:
+        holder.close()
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "in use by another run" in done.stderr and "Traceback" not in done.stderr
+    assert journal.stat().st_ino == held and not out.exists()

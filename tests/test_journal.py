@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,6 +18,7 @@ from vexora_async.journal import (
     Entry,
     JournalError,
     SqliteJournal,
+    start_over,
 )
 
 ID = {"input_sha256": "abc", "merchant_no": "1"}
@@ -94,3 +97,37 @@ def test_a_copy_of_the_main_file_alone_holds_every_commit(tmp_path: Path) -> Non
     states = dict(copy.execute("SELECT row, state FROM rows").fetchall())
     assert states == {2: DONE, 3: DONE, 4: IN_FLIGHT, 5: PENDING}
     copy.close()
+
+
+def test_a_journal_replaced_while_it_was_being_opened_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SQLite locks the file it opened, not the name. A run that opened the journal just
+    # before another started over (--restart: a new file at the path) must not carry on
+    # with the deleted file: it finds the path names another file and stops.
+    path = tmp_path / "j"
+    _journal(path).close()
+    replacement = tmp_path / "new"
+    SqliteJournal(replacement).close()
+    connect = sqlite3.connect
+
+    def connect_then_replaced(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        db = connect(*args, **kwargs)
+        os.replace(replacement, path)  # the other run's start over, in between
+        return db
+
+    monkeypatch.setattr(sqlite3, "connect", connect_then_replaced)
+    with pytest.raises(JournalError, match="in use by another run"):
+        SqliteJournal(path)
+
+
+def test_start_over_replaces_even_a_damaged_journal(tmp_path: Path) -> None:
+    path = tmp_path / "j"
+    path.write_bytes(b"this is not SQLite" * 100)
+    Path(str(path) + "-journal").write_bytes(b"a hot journal of the old file")
+    journal = start_over(path)
+    try:
+        assert journal.is_empty() and journal.bind(ID) is False
+        assert b"hot journal" not in Path(str(path) + "-journal").read_bytes()  # gone too
+    finally:
+        journal.close()

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import os
+import subprocess
+import sys
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -280,3 +283,91 @@ def test_payout_methods_take_the_async_clients_options(name: str) -> None:
     assert [(p.name, p.kind, p.default) for p in mine.values()] == [
         (p.name, p.kind, p.default) for p in theirs.values()
     ]
+
+
+# A child process: a gateway that takes requests and never answers, three threads blocked in
+# calls on it (a create, a query, a batch of two at concurrency 1), and the main thread's
+# close() interrupted by a real SIGINT. It prints what each thread got, as JSON.
+_CLOSE_INTERRUPTED = r"""
+import gc, json, os, signal, socket, sys, threading, time
+from vexora_async import CheckoutRequest, RetryPolicy
+from vexora_async.sync import VexoraClient
+
+server = socket.create_server(("127.0.0.1", 0))
+heads = []
+def serve():  # read each request's head, never answer
+    while True:
+        conn, _ = server.accept()
+        heads.append(conn)
+        threading.Thread(target=lambda c=conn: c.recv(65536), daemon=True).start()
+threading.Thread(target=serve, daemon=True).start()
+
+def request(trade_no):
+    return CheckoutRequest(trade_no=trade_no, amount=150000, username="Budi",
+        mobile="081234567890", email="budi@example.com", notify_url="http://127.0.0.1:9/n")
+
+slow = RetryPolicy(attempts=1, attempt_timeout=60, deadline=60, reconcile=False)
+client = VexoraClient(merchant_no="0000000001", secret="TESTSECRET", region="IDR",
+    base_url=f"http://127.0.0.1:{server.getsockname()[1]}", retry=slow)
+got = {}
+def call(name, function):
+    try:
+        value = function()
+        got[name] = [[r.outcome, type(r.error).__name__] for r in value]
+    except BaseException as exc:
+        got[name] = [type(exc).__name__, getattr(exc, "maybe_sent", None)]
+threads = [
+    threading.Thread(target=call, args=(name, function), daemon=True)
+    for name, function in (
+        ("create", lambda: client.create_payment_link(request("KBI-1"))),
+        ("query", lambda: client.query_payment("KBI-2")),
+        ("batch", lambda: client.create_payment_links(
+            [request("KBI-3"), request("KBI-4")], concurrency=1)),
+    )
+]
+for thread in threads:
+    thread.start()
+deadline = time.monotonic() + 10
+while len(heads) < 3 and time.monotonic() < deadline:  # all three on the wire
+    time.sleep(0.01)
+
+main = threading.main_thread().ident
+def interrupt():  # once close() has begun: Ctrl+C
+    deadline = time.monotonic() + 10
+    while not client._runner._closed and time.monotonic() < deadline:
+        time.sleep(0.001)
+    signal.pthread_kill(main, signal.SIGINT)
+threading.Thread(target=interrupt, daemon=True).start()
+began = time.monotonic()
+try:
+    client.close()
+    got["close"] = "returned"
+except KeyboardInterrupt:
+    got["close"] = "KeyboardInterrupt"
+for thread in threads:
+    thread.join(2)
+got["after"] = time.monotonic() - began
+got["blocked"] = [t.is_alive() for t in threads]
+got["loop_threads"] = [t.name for t in threading.enumerate() if t.name == "vexora-sync"]
+gc.collect()
+print(json.dumps(got), flush=True)
+"""
+
+
+def test_an_interrupted_close_ends_every_call_and_closes_the_connections() -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", _CLOSE_INTERRUPTED],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    got = json.loads(done.stdout)
+    assert got["close"] == "KeyboardInterrupt"  # the interruption reaches the caller
+    assert got["blocked"] == [False, False, False] and got["after"] < 4, got
+    # A create under way may have reached the gateway: unknown, never "not sent".
+    assert got["create"] == ["OutcomeUnknown", True]
+    assert got["query"] == ["ConnectionDropped", True]
+    # The batch comes back whole: the order under way unknown, the one not started not sent.
+    assert got["batch"] == [["unknown", "OutcomeUnknown"], ["not_sent", "ConnectError"]]
+    assert got["loop_threads"] == []  # joined
+    noise = ("Traceback", "never awaited", "ResourceWarning", "Unclosed", "Task was destroyed",
+             "Exception ignored", "exception calling callback")  # fmt: skip
+    assert not any(word in done.stderr for word in noise), done.stderr

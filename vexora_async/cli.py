@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Protocol, cast
@@ -56,12 +57,54 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "run", None) is None:
-        parser.print_help(sys.stderr)
-        return 2
-    return int(args.run(args))
+    # A Ctrl+C during start-up (the imports take a moment) ends the command as a later one
+    # does: no traceback, exit 130, nothing sent.
+    early = _EarlyInterrupt()
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if early.release():
+            return _stopped()
+        if getattr(args, "run", None) is None:
+            parser.print_help(sys.stderr)
+            return 2
+        return int(args.run(args))
+    except KeyboardInterrupt:  # between the start-up and a command's own handling
+        return _stopped()
+    finally:
+        early.release()
+
+
+class _EarlyInterrupt:
+    """Until ``release()``: a Ctrl+C is noted instead of raised in the middle of an import;
+    a second one raises at once (``KeyboardInterrupt``, as Python's own handler does)."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+        self._installed = False
+        try:
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                signal.signal(signal.SIGINT, self._note)
+                self._installed = True
+        except ValueError:  # not the main thread: Python's handler stays
+            pass
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.interrupted = True
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def release(self) -> bool:
+        """Python's handler back; whether a Ctrl+C came meanwhile (one arriving after the
+        handler is back raises ``KeyboardInterrupt`` as usual)."""
+        if self._installed and signal.getsignal(signal.SIGINT) == self._note:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        self._installed = False
+        return self.interrupted
+
+
+def _stopped() -> int:
+    print("vexora-async: stopped", file=sys.stderr)
+    return 130  # EXIT_INTERRUPTED (commands.common, not imported here: start-up stays light)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,6 +20,7 @@ input file is read again on resume.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -40,6 +41,7 @@ __all__ = [
     "JournalError",
     "SqliteJournal",
     "remove_journal",
+    "start_over",
 ]
 
 PENDING = "pending"
@@ -156,7 +158,8 @@ class SqliteJournal:
       usual cheap choice, would instead silently lose the last commits, and a copy of the
       main file alone lacks everything since the last checkpoint.)
     - ``locking_mode=EXCLUSIVE``: one run at a time; a second process on the same journal
-      gets ``JournalError`` instead of interleaving.
+      gets ``JournalError`` instead of interleaving, and so does one starting over
+      (``start_over``, ``--restart``) while a run holds it.
 
     Not thread-safe: use it from one thread (the event loop's).
     """
@@ -170,17 +173,24 @@ class SqliteJournal:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._after = 0  # rows up to here were claimed in this run
-        existed = self.path.exists()
+        before = _file_id(self.path)
+        existed = before is not None
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None)
         except sqlite3.Error as exc:
             raise JournalError(f"cannot open the journal {self.path}: {exc}") from None
         try:
+            opened = _file_id(self.path)
             if not existed:
                 os.chmod(self.path, 0o600)
             for pragma in self.PRAGMAS:
                 self._db.execute(f"PRAGMA {pragma}")
             with self._transaction():  # takes the exclusive lock now, not at the first write
+                # The lock belongs to the file opened, not to the name: a run that started
+                # over (--restart) may have replaced the file since. Locked, the file must
+                # still be the one at the path, else another run has the journal.
+                if (existed and opened != before) or _file_id(self.path) != opened:
+                    raise sqlite3.OperationalError("locked: replaced by another run")
                 if existed and self._db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                     raise sqlite3.DatabaseError("damaged: PRAGMA quick_check failed")
                 for statement in _SCHEMA:
@@ -327,6 +337,17 @@ class SqliteJournal:
     def close(self) -> None:
         self._db.close()
 
+    def discard(self) -> None:
+        """Delete the journal (its input was refused, nothing was sent), then close. The
+        file goes while this run still holds it, so no other run can take it up meanwhile."""
+        try:
+            remove_journal(self.path)
+        except PermissionError:  # pragma: no cover - Windows: not while it is open
+            self._db.close()
+            remove_journal(self.path)
+            return
+        self._db.close()
+
     def __enter__(self) -> SqliteJournal:
         return self
 
@@ -342,9 +363,75 @@ Journal = SqliteJournal
 
 
 def remove_journal(path: Path) -> None:
-    """Delete a journal and any side file SQLite may have left (``--restart``)."""
+    """Delete a journal and any side file SQLite may have left. Only safe while no other
+    run can hold it: ``start_over`` for ``--restart``."""
     for suffix in ("", "-journal", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+def start_over(path: str | os.PathLike[str]) -> SqliteJournal:
+    """A new, empty journal at ``path`` in place of any there (``--restart``), or
+    ``JournalError`` with nothing removed while another run holds that one.
+
+    SQLite's lock belongs to the open file, not to its name: deleting the journal of a run
+    still going and creating a new one would give two runs two journals. So the old file is
+    locked first, as SQLite locks it (whatever it holds: a damaged file too), and deleted
+    only while locked; a run that opened it meanwhile then finds it replaced and stops.
+    """
+    path = Path(path)
+    held = _lock_file(path)
+    try:
+        remove_journal(path)
+        return SqliteJournal(path)
+    finally:
+        if held is not None:
+            os.close(held)
+
+
+# SQLite's lock bytes on POSIX (its os_unix.c): PENDING_BYTE at 1 GiB, then RESERVED_BYTE and
+# the 510 shared bytes. A write lock on all of them is SQLite's EXCLUSIVE lock.
+_LOCK_START, _LOCK_LENGTH = 0x40000000, 512
+
+
+def _lock_file(path: Path) -> int | None:
+    """Lock the journal file at ``path`` as an exclusive SQLite lock does; its descriptor
+    (closing it lets go), None if there is no file (or no POSIX locks: Windows refuses to
+    delete a file another process has open, which protects it as well)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return None
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return None
+    try:
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, _LOCK_LENGTH, _LOCK_START)
+            locked = True
+        except OSError:  # EAGAIN or EACCES: a run holds it
+            locked = False
+        if not locked or _file_id(path) != _fd_id(fd):  # replaced meanwhile: another run's
+            raise JournalError(
+                f"the journal {path} is in use by another run (wait for it to end)"
+            )
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """Which file ``path`` names now (device, inode), None if none."""
+    with contextlib.suppress(FileNotFoundError):
+        found = os.stat(path)
+        return found.st_dev, found.st_ino
+    return None
+
+
+def _fd_id(fd: int) -> tuple[int, int]:
+    found = os.fstat(fd)
+    return found.st_dev, found.st_ino
 
 
 # Built once: json.dumps with options builds an encoder per call. ASCII escapes: a lone

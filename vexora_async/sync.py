@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import functools
 import os
 import threading
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, TypeVar
 
-from .batch import BatchResult
+from .batch import BatchResult, BatchRun
 from .client import VexoraClient as AsyncVexoraClient
-from .errors import ConfigurationError, ConnectError
+from .errors import ConfigurationError, ConnectError, ConnectionDropped, OutcomeUnknown
 from .models import CheckoutRequest, PaymentLink, PaymentState
 from .payout_models import Balance, Payout, PayoutRequest, PayoutState
 from .regions import RegionProfile
@@ -47,9 +49,19 @@ class _LoopThread:
         self._thread: threading.Thread | None = None
         self._closed = False
         self._pid = 0  # the process that started the loop thread
-        self._pending: set[concurrent.futures.Future[Any]] = set()  # calls in flight
+        # Calls in flight: what each caller waits on -> the error it ends with if cut short.
+        self._pending: dict[concurrent.futures.Future[Any], _CutShort] = {}
+        # Set by a close() that was interrupted: the calls in flight are cut short, and a
+        # call that has not started yet is not sent.
+        self._abandoned = False
+        # The loop thread's own: tasks inside a call that may be cut short, and those cut.
+        self._running: set[asyncio.Task[Any]] = set()
+        self._cut: set[asyncio.Task[Any]] = set()
 
-    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+    def run(self, coroutine: Coroutine[Any, Any, T], cut_short: _CutShort | None) -> T:
+        """Run ``coroutine`` on the loop and wait for it. ``cut_short``: the error it ends
+        with if an interrupted ``close()`` cuts it short once started (None: the coroutine
+        guards its own parts, as a batch guards each order)."""
         try:
             asyncio.get_running_loop()
         except RuntimeError:
@@ -60,14 +72,16 @@ class _LoopThread:
                 "vexora_async.sync called from a running event loop would block it; use the "
                 "async client there (await vexora_async.VexoraClient(...).create_payment_link)"
             )
-        future = self._submit(coroutine)
+        future = self._submit(coroutine, cut_short)
         try:
             return future.result()
         except BaseException:
             future.cancel()  # KeyboardInterrupt in the caller: do not leave the call running
             raise
 
-    def _submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+    def _submit(
+        self, coroutine: Coroutine[Any, Any, T], cut_short: _CutShort | None
+    ) -> concurrent.futures.Future[T]:
         # Under the lock: close() either sees this call in _pending or refuses it.
         with self._lock:
             if self._closed:
@@ -89,14 +103,50 @@ class _LoopThread:
                 thread.start()
                 ready.wait()
                 self._loop, self._thread, self._pid = loop, thread, os.getpid()
-            future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
-            self._pending.add(future)
-        future.add_done_callback(self._forget)
+            task = asyncio.run_coroutine_threadsafe(self.guard(coroutine, cut_short), self._loop)
+            # What the caller waits on: the task's result, or (close() interrupted, the task
+            # stuck) its cut-short error set from outside.
+            future: concurrent.futures.Future[T] = concurrent.futures.Future()
+            self._pending[future] = cut_short or _no_answer
+        task.add_done_callback(functools.partial(_settle, future))
+        future.add_done_callback(functools.partial(self._forget, task))
         return future
 
-    def _forget(self, future: concurrent.futures.Future[Any]) -> None:
+    def _forget(
+        self, task: concurrent.futures.Future[Any], future: concurrent.futures.Future[Any]
+    ) -> None:
         with self._lock:
-            self._pending.discard(future)
+            self._pending.pop(future, None)
+        if future.cancelled():
+            task.cancel()
+
+    async def guard(self, coroutine: Coroutine[Any, Any, T], cut_short: _CutShort | None) -> T:
+        """Run one call on the loop. Once close() was interrupted, a call that has not
+        started raises ``ConnectError`` (never sent) and one under way ``cut_short()``."""
+        if self._abandoned:
+            coroutine.close()
+            raise _not_sent()
+        if cut_short is None:
+            return await coroutine
+        task = asyncio.current_task()
+        assert task is not None
+        self._running.add(task)
+        try:
+            return await coroutine
+        except asyncio.CancelledError:
+            if task not in self._cut:
+                raise
+            task.uncancel()  # cut short by close(), not cancelled by its caller
+            raise cut_short() from None
+        finally:
+            self._running.discard(task)
+            self._cut.discard(task)
+
+    def _cut_all(self) -> None:
+        """On the loop: cancel every call under way (each then raises its cut-short error)."""
+        for task in self._running:
+            self._cut.add(task)
+            task.cancel()
 
     @staticmethod
     def _main(loop: asyncio.AbstractEventLoop, ready: threading.Event) -> None:
@@ -105,15 +155,27 @@ class _LoopThread:
         try:
             loop.run_forever()
         finally:
+            # Whatever is still there (only after an interrupted close): cancelled and given
+            # a moment to run its finally blocks, so no task is destroyed pending.
+            left = asyncio.all_tasks(loop)
+            for task in left:
+                task.cancel()
+            if left:
+                loop.run_until_complete(asyncio.wait(left, timeout=_WIND_DOWN))
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
     def close(self, last: Coroutine[Any, Any, None] | None) -> None:
         """Wait for the calls in flight (each ends by its deadline: cutting one short could
         leave an order unknown), run ``last`` (the async client's ``aclose``) on the loop,
-        stop it and join the thread."""
+        stop it and join the thread.
+
+        Interrupted (Ctrl+C), it cuts the calls in flight short instead, each with an error
+        that says what is known (``OutcomeUnknown`` for a create under way, ``ConnectError``
+        for a call not started), still runs ``last``, and raises the interruption."""
         if self._thread is threading.current_thread():
             raise ConfigurationError("close() cannot be called from the client's own loop")
+        closing: concurrent.futures.Future[None] | None = None
         with self._lock:
             self._closed = True
             loop, thread = self._loop, self._thread
@@ -124,16 +186,87 @@ class _LoopThread:
                 last.close()
             return
         try:
-            concurrent.futures.wait(pending)
-            if last is not None:
-                asyncio.run_coroutine_threadsafe(last, loop).result()
+            try:
+                concurrent.futures.wait(pending)
+                if last is not None:
+                    closing, last = asyncio.run_coroutine_threadsafe(last, loop), None
+                    closing.result()
+            except BaseException:
+                self._abandon(loop, last, closing)
+                raise
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join()
 
+    def _abandon(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        last: Coroutine[Any, Any, None] | None,
+        closing: concurrent.futures.Future[None] | None,
+    ) -> None:
+        """close() was interrupted: end every call in flight now, then close the
+        connections, each step bounded so the interruption is not held up."""
+        with self._lock:
+            self._abandoned = True
+            calls = dict(self._pending)
+        try:
+            loop.call_soon_threadsafe(self._cut_all)
+            concurrent.futures.wait(calls, timeout=_WIND_DOWN)
+            if last is not None:
+                closing = asyncio.run_coroutine_threadsafe(last, loop)
+            if closing is not None:
+                concurrent.futures.wait([closing], timeout=_WIND_DOWN)
+        finally:
+            # A call whose task did not end in time (a stuck hook) ends anyway.
+            for future, cut_short in calls.items():
+                _settle_with(future, cut_short())
+
     @property
     def thread(self) -> threading.Thread | None:
         return self._thread
+
+
+_CutShort = Callable[[], Exception]
+_WIND_DOWN = 5.0  # seconds an interrupted close() gives cut-short calls and aclose
+_CUT_SHORT = "the client was closed while the call was in flight (close() was interrupted)"
+
+
+def _not_sent() -> Exception:
+    return ConnectError("the client was closed before the call was sent")
+
+
+def _order_unknown(request: object) -> _CutShort:
+    """A create cut short: it may have reached the gateway (query it before creating it
+    again under another number)."""
+
+    def error() -> Exception:
+        trade_no = getattr(request, "trade_no", None)
+        return OutcomeUnknown(trade_no if isinstance(trade_no, str) else "", _CUT_SHORT)
+
+    return error
+
+
+def _no_answer() -> Exception:
+    """A query cut short: it may have been sent, and no answer will come."""
+    error = ConnectionDropped(_CUT_SHORT)
+    error.maybe_sent = True
+    return error
+
+
+def _settle(future: concurrent.futures.Future[Any], task: concurrent.futures.Future[Any]) -> None:
+    """Pass a call's end on to the future its caller waits on (unless already ended)."""
+    if task.cancelled():
+        future.cancel()
+    elif (error := task.exception()) is not None:
+        _settle_with(future, error)
+    else:
+        with contextlib.suppress(concurrent.futures.InvalidStateError):
+            future.set_result(task.result())
+
+
+def _settle_with(future: concurrent.futures.Future[Any], error: BaseException) -> None:
+    with contextlib.suppress(concurrent.futures.InvalidStateError):
+        future.set_exception(error)
 
 
 class SyncVexoraClient:
@@ -211,7 +344,8 @@ class SyncVexoraClient:
         return self._runner.run(
             self._client.create_payment_link(
                 request, timeout=timeout, retry=retry, maybe_sent=maybe_sent
-            )
+            ),
+            _order_unknown(request),
         )
 
     def create_payment_links(
@@ -222,15 +356,15 @@ class SyncVexoraClient:
         retry: RetryPolicy | None = None,
     ) -> list[BatchResult]:
         """Every request's ``BatchResult``, in input order (``concurrency`` in flight)."""
-        run = self._client.create_payment_links(requests, concurrency=concurrency, retry=retry)
-        return self._runner.run(run.collect())
+        create = functools.partial(self._client.create_payment_link, retry=retry)
+        return self._runner.run(self._batch(create, requests, concurrency), None)
 
     def query_payment(
         self, trade_no: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
     ) -> PaymentState:
         """See ``vexora_async.VexoraClient.query_payment``."""
         return self._runner.run(
-            self._client.query_payment(trade_no, timeout=timeout, retry=retry)
+            self._client.query_payment(trade_no, timeout=timeout, retry=retry), _no_answer
         )
 
     # -- payouts and balance (SPEC §9) ----------------------------------------------------
@@ -247,7 +381,8 @@ class SyncVexoraClient:
         return self._runner.run(
             self._client.create_payout(
                 request, timeout=timeout, retry=retry, maybe_sent=maybe_sent
-            )
+            ),
+            _order_unknown(request),
         )
 
     def create_payouts(
@@ -259,22 +394,38 @@ class SyncVexoraClient:
     ) -> list[BatchResult]:
         """Every payout's ``BatchResult``, in input order (``concurrency`` in flight;
         ``result.link`` holds the ``Payout``)."""
-        run = self._client.create_payouts(requests, concurrency=concurrency, retry=retry)
-        return self._runner.run(run.collect())
+        create = functools.partial(self._client.create_payout, retry=retry)
+        return self._runner.run(self._batch(create, requests, concurrency), None)
 
     def query_payout(
         self, trade_no: str, *, timeout: float | None = None, retry: RetryPolicy | None = None
     ) -> PayoutState:
         """See ``vexora_async.VexoraClient.query_payout``."""
         return self._runner.run(
-            self._client.query_payout(trade_no, timeout=timeout, retry=retry)
+            self._client.query_payout(trade_no, timeout=timeout, retry=retry), _no_answer
         )
 
     def get_balance(
         self, *, timeout: float | None = None, retry: RetryPolicy | None = None
     ) -> Balance:
         """See ``vexora_async.VexoraClient.get_balance``."""
-        return self._runner.run(self._client.get_balance(timeout=timeout, retry=retry))
+        return self._runner.run(self._client.get_balance(timeout=timeout, retry=retry), _no_answer)
+
+    def _batch(
+        self,
+        create: Callable[[Any], Coroutine[Any, Any, Any]],
+        requests: Iterable[Any],
+        concurrency: int,
+    ) -> Coroutine[Any, Any, list[BatchResult]]:
+        """The async client's batch, each order guarded on its own: cut short by an
+        interrupted close(), an order under way ends ``unknown`` and one not started
+        ``not_sent``, and the list still comes back whole."""
+        runner = self._runner
+
+        def guarded(request: Any) -> Coroutine[Any, Any, Any]:
+            return runner.guard(create(request), _order_unknown(request))
+
+        return BatchRun(guarded, requests, concurrency).collect()
 
     @property
     def with_raw_response(self) -> SyncRawResponses:
@@ -285,7 +436,9 @@ class SyncVexoraClient:
 
     def close(self) -> None:
         """Close the connections and stop the loop thread (joined before this returns).
-        A client from ``with_options`` leaves both to the original."""
+        A client from ``with_options`` leaves both to the original. Interrupted (Ctrl+C),
+        it ends the calls in flight at once (a create under way: ``OutcomeUnknown``), still
+        closes the connections and joins the thread, then raises the interruption."""
         if self._owner:
             self._runner.close(self._client.aclose())
 
@@ -322,7 +475,8 @@ class SyncRawResponses:
     ) -> RawResponse[PaymentLink]:
         raw = self._client.async_client.with_raw_response
         return self._client._runner.run(
-            raw.create_payment_link(request, timeout=timeout, retry=retry, maybe_sent=maybe_sent)
+            raw.create_payment_link(request, timeout=timeout, retry=retry, maybe_sent=maybe_sent),
+            _order_unknown(request),
         )
 
     def query_payment(
@@ -330,7 +484,7 @@ class SyncRawResponses:
     ) -> RawResponse[PaymentState]:
         raw = self._client.async_client.with_raw_response
         return self._client._runner.run(
-            raw.query_payment(trade_no, timeout=timeout, retry=retry)
+            raw.query_payment(trade_no, timeout=timeout, retry=retry), _no_answer
         )
 
 

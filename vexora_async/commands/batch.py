@@ -67,7 +67,7 @@ from ..journal import (
     Entry,
     JournalError,
     SqliteJournal,
-    remove_journal,
+    start_over,
 )
 from ..journal_postgres import DEFAULT_LEASE, DEFAULT_TABLE, PostgresJournal, is_postgres_url
 from ..models import CheckoutRequest, PaymentLink
@@ -266,10 +266,10 @@ async def _run(args: argparse.Namespace, stop: Stop, kind: BatchKind[R, T]) -> i
                 )
             except InputFileError:
                 # A file it cannot read (format, header, encoding): nothing was sent.
-                _discard(journal, journal_path)
+                _discard(journal)
                 raise
             if bad_rows and not args.skip_invalid:
-                _discard(journal, journal_path)  # nothing was sent: the next run starts clean
+                _discard(journal)  # nothing was sent: the next run starts clean
                 _report_invalid(bad, bad_rows)
                 verb = "is" if bad_rows == 1 else "are"
                 them = "it" if bad_rows == 1 else "them"
@@ -320,14 +320,11 @@ async def _run(args: argparse.Namespace, stop: Stop, kind: BatchKind[R, T]) -> i
     return EXIT_OK if outcomes[BatchOutcome.CREATED] == total else EXIT_FAILED_ROWS
 
 
-def _discard(journal: BatchJournal, path: Path) -> None:
+def _discard(journal: BatchJournal) -> None:
     """Drop a journal whose rows were never registered (so none was sent): an input that
     cannot be used leaves nothing behind to resume or to be told about."""
-    if isinstance(journal, PostgresJournal):
-        journal.discard()
-    else:
-        journal.close()
-        remove_journal(path)
+    assert isinstance(journal, PostgresJournal | SqliteJournal)
+    journal.discard()
 
 
 async def _open_shared(args: argparse.Namespace, identity: dict[str, str]) -> PostgresJournal:
@@ -360,16 +357,18 @@ async def _open_shared(args: argparse.Namespace, identity: dict[str, str]) -> Po
 def _open_journal(
     path: Path, out: Path, identity: dict[str, str], restart: bool
 ) -> SqliteJournal:
-    """The journal of this run, or ``JournalError`` when resuming could lose or mix up orders."""
+    """The journal of this run, or ``JournalError`` when resuming could lose or mix up orders
+    or another run holds it (``--restart`` included: nothing is removed then)."""
+    existed = not restart and path.exists()
     if restart:
-        remove_journal(path)
-    elif not path.exists() and out.exists():
+        journal = start_over(path)
+    elif not existed and out.exists():
         raise JournalError(
             f"{out} exists but its journal {path} is missing, so which orders were sent is"
             " unknown; pass --restart to start over (the results file is then replaced)"
         )
-    existed = path.exists()
-    journal = SqliteJournal(path)
+    else:
+        journal = SqliteJournal(path)
     try:
         if existed and journal.is_empty():
             # Truncated or emptied: the rows it recorded as sent are gone with it.
