@@ -102,3 +102,13 @@ def test_std_loads_refuses_what_json_loads_refuses(body: Any) -> None:
     assert _outcome(wire._std_loads, body) == _outcome(
         lambda b: json.loads(b, parse_float=Decimal), body
     )
+
+
+@pytest.mark.skipif(not wire.HAS_ORJSON, reason="orjson not installed: nothing to compare")
+def test_a_number_orjson_cannot_hold_is_read_as_the_standard_library_reads_it() -> None:
+    body = b'{"code":"0000","msg":"ok","data":{"amount":1E+400,"payAmount":-1e-400}}'
+    assert wire.loads(body) == wire._std_loads(body)
+    assert wire.loads(body)["data"]["amount"] == Decimal("1E+400")
+    for refused in (b'{"amount":NaN}', b'{"amount":Infinity}', b'{"code":"0000",'):
+        with pytest.raises(ValueError):
+            wire.loads(refused)  # still not JSON to the SDK

@@ -34,13 +34,14 @@ PROPERTY = settings(
 
 
 def reference_text(value: object) -> str:
-    """A JSON value's text as sent (SPEC §3 step 4, and the Decision under the vectors)."""
+    """A JSON value's text as sent (SPEC §3 step 4, and the Decision under the vectors): a
+    subclass of str or int as JSON writes it (its content), not as its own methods would."""
     if isinstance(value, str):
-        return value
+        return "".join(value)  # (the characters, not the subclass's __str__ or __format__)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        return int.__repr__(value)
     if isinstance(value, Decimal):
         return format(value, "f")
     if isinstance(value, float):
@@ -57,7 +58,8 @@ def reference_canonical(fields: dict[Any, Any]) -> str:
             continue
         text = reference_text(fields[key])
         if text != "" and key != "sign":
-            pairs.append(f"{key}={text}")
+            name = reference_text(key) if isinstance(key, str | int) else f"{key}"
+            pairs.append(f"{name}={text}")
     return "".join(pairs)
 
 
@@ -98,7 +100,7 @@ def reference_sign(fields: dict[Any, Any], secret: object) -> str | Exception:
 
 
 class Tagged(str):
-    """A str subclass that formats otherwise than its content (the plain path must see it)."""
+    """A str subclass that formats otherwise than its content: signed as its content."""
 
     def __format__(self, spec: str) -> str:
         return "tagged"

@@ -50,8 +50,10 @@ def to_money(value: object, field: str = "amount") -> Money:
         return value  # type: ignore[return-value]
     if isinstance(value, bool):
         raise ValidationError([Violation(field, "not_a_number", "a bool is not money")])
-    if isinstance(value, int | Decimal):
-        return value
+    if isinstance(value, int):  # a subclass (an IntEnum...): its plain value
+        return int.__index__(value)
+    if isinstance(value, Decimal):
+        return Decimal(value)
     if isinstance(value, float):
         raise ValidationError(
             [Violation(field, "float_not_allowed", "floats are inexact; use int or Decimal")]

@@ -271,7 +271,7 @@ class RegionProfile:
                     seen[name] = value
                     found.append(Violation(name, "not_text", "must be a string"))
                     continue
-                value = str(value)  # a str subclass: send the plain text
+                value = str.__str__(value)  # a str subclass (an Enum...): its plain text
             # No field may hold control characters or surrogates. A clean check refuses them
             # itself; else scan here (isprintable: one C loop, regexes only when it fails).
             if scan and not value.isprintable():

@@ -39,11 +39,13 @@ SIGN_FIELD = "sign"
 def wire_text(value: object) -> str:
     """The text a JSON value is signed as: its form on the wire, unquoted."""
     if isinstance(value, str):
-        return value
+        # A subclass (an Enum's member, say) is signed as its text, as JSON sends it, not
+        # as its own __str__/__format__ would write it.
+        return value if type(value) is str else str.__str__(value)
     if isinstance(value, bool):  # before int: bool is an int subclass
         return "true" if value else "false"
     if isinstance(value, int):
-        return str(value)
+        return int.__repr__(value)  # (the digits, whatever a subclass's __str__ says)
     if isinstance(value, Decimal):
         # Decimal keeps the digits it was parsed from ("10000.50" stays "10000.50").
         return format(value, "f")
@@ -85,7 +87,7 @@ def _plain_string(fields: Mapping[str, object]) -> str:
                 continue
             value = wire_text(value)
         if value and key != SIGN_FIELD:
-            parts.append(f"{key}={value}")
+            parts.append(f"{key if type(key) is str else wire_text(key)}={value}")
     return "".join(parts)
 
 

@@ -529,6 +529,9 @@ HAS_ORJSON = _orjson is not None
 # stateless between calls, as the standard library's own defaults are.
 _STD_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _STD_DECODE = json.JSONDecoder(parse_float=Decimal).decode
+_STD_STRICT_DECODE = json.JSONDecoder(
+    parse_float=Decimal, parse_constant=_reject_constant
+).decode
 
 
 def _std_dumps(obj: Any) -> bytes:
@@ -560,7 +563,12 @@ def _fast_loads(body: bytes | str) -> Any:
     # standard library into Decimals, so every amount stays exact. The money is in ``data``;
     # the usual answer's ``data`` holds only text, which one C call tells. (The envelope's
     # own fields, code, msg, timestamp and success, hold no money.)
-    value = _orjson.loads(body)
+    try:
+        value = _orjson.loads(body)
+    except ValueError:
+        # orjson refuses some valid JSON the standard library reads exactly (a number
+        # past a float's range, 1E+400): read again, still refusing NaN and Infinity.
+        return _STD_STRICT_DECODE(body.decode("utf-8") if isinstance(body, bytes) else body)
     if type(value) is dict:
         data = value.get("data")
         if type(data) is dict:
