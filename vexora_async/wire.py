@@ -410,17 +410,20 @@ def _filling_class(cls: type[Any]) -> type[Any] | None:
     return settable_twin(cls)
 
 
-def notification_structurer(cls: type[T]) -> Callable[[Mapping[str, Any]], T]:
-    """A function building ``cls`` (an attrs notification model) from its received fields.
+def notification_structurer(
+    cls: type[T],
+) -> Callable[[Mapping[str, Any], Mapping[str, Any]], T]:
+    """A function ``structure(fields, raw)`` building ``cls`` (an attrs notification model).
 
-    The fields are the wire-named, decoded values (numbers as ``int``/``Decimal``); the
-    model's ``raw`` gets a read-only view of all of them. Errors are cattrs' own or
+    ``fields`` are the wire-named values the model's fields are read from (the caller
+    decides which numbers stay their text as sent); the model's ``raw`` gets a read-only
+    view of ``raw``, every received field as decoded. Errors are cattrs' own or
     ``MalformedResponse``: the caller words them for its kind of message.
     """
     hook = make_dict_structure_fn(cls, converter, **_received_overrides(cls))
 
-    def structure(fields: Mapping[str, Any]) -> T:
-        return hook({**fields, _RAW_KEY: MappingProxyType(dict(fields))}, cls)
+    def structure(fields: Mapping[str, Any], raw: Mapping[str, Any]) -> T:
+        return hook({**fields, _RAW_KEY: MappingProxyType(dict(raw))}, cls)
 
     return structure
 
@@ -494,15 +497,17 @@ def signed_object(body: bytes | str) -> tuple[dict[str, Any], dict[str, Any]]:
 
     The first dict is what the signature covers: top-level numbers as the text sent (nested
     values, which this gateway never sends, as values). The second has every number as a
-    value (``native``). Raises ``ValueError`` when the body is not JSON or not an object.
+    value (``native``). Raises ``ValueError`` when the body is not JSON or not an object, or
+    nests too deeply to decode or to convert (``native`` recurses: a ~1 KB body of brackets
+    would otherwise raise ``RecursionError`` here).
     """
     try:
         decoded = loads_as_sent(body)
+        if not isinstance(decoded, dict):
+            raise ValueError("not a JSON object")
+        values: dict[str, Any] = native(decoded)
     except RecursionError:
         raise ValueError("nested too deeply") from None
-    if not isinstance(decoded, dict):
-        raise ValueError("not a JSON object")
-    values: dict[str, Any] = native(decoded)
     signed = {
         key: item if isinstance(item, JsonNumber) else values[key]
         for key, item in decoded.items()

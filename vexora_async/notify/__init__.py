@@ -24,9 +24,9 @@ outcome                status  when
 ``DUPLICATE``          200 OK  processed before: the callback does not run again
 ``BUSY``               503     another delivery of it is being processed right now
 ``BAD_SIGNATURE``      400     sign missing, malformed or wrong: the callback never runs
-``MALFORMED``          400     not JSON, not an object, a key outside the kind's set (or a
-                               value that could be re-cut into one), a required field
-                               missing/unusable
+``MALFORMED``          400     not JSON, not an object, a value that is an object or an
+                               array, a key outside the kind's set (or a value that could
+                               be re-cut into one), a required field missing/unusable
 ``WRONG_KIND``         400     ``owns_trade`` said the trade is not this endpoint's kind
 ``AMOUNT_MISMATCH``    400     see ``amount_matches``: the callback never runs
 ``FAILED``             500     the callback, ``owns_trade``, ``expected_amount`` or the store

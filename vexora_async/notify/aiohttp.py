@@ -37,6 +37,8 @@ def notification_handler(
     ``kind``, ``extra_keys`` and ``owns_trade`` as for ``process_notification``; serve each
     kind on its own path (``kind="payment"`` here, a payout endpoint with its own kind).
     Settings are checked here, once: a bad one raises ``ConfigurationError`` at start-up.
+    A body over the application's ``client_max_size`` (1 MiB by default; a genuine
+    notification is under 1 KiB) is answered ``413`` by aiohttp before anything runs.
     """
     check_secret(secret)
     chosen = notification_kind(kind)

@@ -26,4 +26,4 @@ def read_body(body: Body) -> tuple[dict[str, Any], dict[str, Any]]:
         pass
     # Raised outside the handler: the caught error (a JSONDecodeError keeps the whole body in
     # ``.doc``) must not stay reachable as this one's ``__context__``.
-    raise MalformedNotification("notification body is not a JSON object")
+    raise MalformedNotification("notification body is not a JSON object (or nests too deeply)")

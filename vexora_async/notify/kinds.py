@@ -9,6 +9,7 @@ next to its model; ``process_notification(..., kind="payout")`` and the handler 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from decimal import Decimal
 from typing import Any, Generic, TypeVar, overload
 
 import attrs
@@ -64,7 +65,15 @@ def _required(kind: NotificationKind[Any]) -> tuple[str, ...]:
     return (*(wire_name(name) for name in mandatory), SIGN_FIELD)
 
 
-def _structurer(kind: NotificationKind[N]) -> Callable[[Mapping[str, Any]], N]:
+def _amount_keys(kind: NotificationKind[Any]) -> frozenset[str]:
+    # The model's amount fields (``Decimal``), by wire name.
+    fields = attrs.fields(attrs.resolve_types(kind.model))
+    return frozenset(wire_name(a.name) for a in fields if a.type in (Decimal, Decimal | None))
+
+
+def _structurer(
+    kind: NotificationKind[N],
+) -> Callable[[Mapping[str, Any], Mapping[str, Any]], N]:
     return notification_structurer(kind.model)
 
 
@@ -80,6 +89,11 @@ class NotificationKind(Generic[N]):
       kind, unless it is the payment model (see ``PaymentNotification.idempotency_key``).
     - ``amount_matches(notification, expected)`` and ``moves_money(notification)``: the
       ``expected_amount`` check, applied when ``moves_money`` says so.
+
+    Derived from ``model``: ``required`` (its fields without a default, as wire names, and
+    ``sign``), ``amount_keys`` (its ``Decimal`` fields: read as numbers; every other field
+    is read from the text as signed, so a re-typed ``"1e5"`` stays ``1e5``) and
+    ``structure(fields, raw)``.
     """
 
     name: str
@@ -90,7 +104,10 @@ class NotificationKind(Generic[N]):
     required: tuple[str, ...] = attrs.field(
         init=False, default=attrs.Factory(_required, takes_self=True)
     )
-    structure: Callable[[Mapping[str, Any]], N] = attrs.field(
+    amount_keys: frozenset[str] = attrs.field(
+        init=False, default=attrs.Factory(_amount_keys, takes_self=True)
+    )
+    structure: Callable[[Mapping[str, Any], Mapping[str, Any]], N] = attrs.field(
         init=False, repr=False, eq=False, default=attrs.Factory(_structurer, takes_self=True)
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Awaitable, Callable, Collection
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import attrs
@@ -127,8 +128,8 @@ class NotificationResult:
 
 
 def _trade_label(value: object) -> str | None:
-    if value is None:
-        return None
+    if not isinstance(value, str | int | float | Decimal):
+        return None  # nothing, or not a trade number: an array's text could be ~1,000 deep
     return str(value)[:64]  # unverified input: bounded before it reaches a log line
 
 
@@ -203,7 +204,7 @@ async def _process(
     trade_no: str | None = None
     try:
         signed, native = read_body(body)
-        trade_no = _trade_label(native.get("tradeNo"))
+        trade_no = _trade_label(signed.get("tradeNo"))  # as sent, a number's text too
         notification = parse_fields(signed, native, secret, kind, keys)
     except MalformedNotification as exc:
         return _finish(NotificationResult(NotificationOutcome.MALFORMED, trade_no, error=exc))

@@ -10,6 +10,7 @@ one of those keys; then no other acceptable body has the same sign (``signing.re
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Literal, TypeVar, overload
 
 from .. import signing
@@ -21,6 +22,7 @@ from ..errors import (
     SignatureError,
     UnknownNotificationKey,
 )
+from ..wire import JsonNumber
 from .decode import Body, read_body
 from .kinds import NotificationKind, notification_kind
 from .model import Notification, PaymentNotification
@@ -28,6 +30,9 @@ from .model import Notification, PaymentNotification
 __all__ = ["check_keys", "parse_notification", "verify_notification"]
 
 N = TypeVar("N", bound=Notification)
+
+# What a notification's field may hold (``bool`` is an ``int``, ``JsonNumber`` a ``str``).
+_SCALARS = (str, int, float, Decimal)
 
 
 def check_secret(secret: str) -> None:
@@ -46,8 +51,10 @@ def check_keys(fields: Mapping[str, object], keys: Collection[str], what: str) -
     """Refuse a body whose sign could also fit another body with keys from ``keys``.
 
     ``keys`` is every key this kind of notification may carry (``sign`` included), e.g.
-    ``PAYMENT_KEYS | extra``. Raises ``UnknownNotificationKey`` naming every other key, or
-    ``AmbiguousNotification`` naming the field whose value holds ``key=`` for a later key.
+    ``PAYMENT_KEYS | extra``. Raises ``UnknownNotificationKey`` naming every other key,
+    ``MalformedNotification`` for a value that is not text, a number, a boolean or ``null``
+    (an object or array: notification fields are flat), or ``AmbiguousNotification``
+    naming the field whose value holds ``key=`` for a later key.
     ``what`` names the body in messages (``"payment notification"``).
     """
     unknown = signing.unknown_keys(fields, keys)
@@ -57,6 +64,14 @@ def check_keys(fields: Mapping[str, object], keys: Collection[str], what: str) -
             "to another body (allow keys you expect with extra_keys=)",
             keys=unknown,
         )
+    for field, value in fields.items():
+        if value is not None and not isinstance(value, _SCALARS) and field != signing.SIGN_FIELD:
+            # SPEC §7: every field is text or a number (a sign that is not text is a bad
+            # sign). Refused before anything turns a nested value (a ~1 KB body can nest 900
+            # deep) into text, recursively.
+            raise MalformedNotification(
+                f"{what}: the value of {shown_keys([field])} is not text or a number"
+            )
     recut = signing.recut_key(fields, keys)
     if recut is not None:
         field, key = recut
@@ -95,7 +110,8 @@ def verify_notification(
 
     ``kind`` decides the keys allowed (``"payment"``: ``PAYMENT_KEYS``); ``extra_keys``
     allows more. Raises ``UnknownNotificationKey``/``AmbiguousNotification`` (both
-    ``MalformedNotification``) for the keys, ``SignatureError`` when the sign is missing, not
+    ``MalformedNotification``) for the keys, ``MalformedNotification`` for a value that is
+    an object or an array, ``SignatureError`` when the sign is missing, not
     text, not 32 lowercase hex digits, or wrong; the comparison is constant-time. Messages
     never contain the secret, the sign or a value. Pass the fields as decoded from the body:
     a number must still be its text as sent, so prefer ``parse_notification(body_bytes, ...)``
@@ -113,9 +129,25 @@ def _require_fields(native: Mapping[str, Any], required: Collection[str]) -> Non
         raise MalformedNotification(f"notification lacks {', '.join(missing)}")
 
 
-def _structure(kind: NotificationKind[N], native: Mapping[str, Any]) -> N:
+def _as_signed(
+    kind: NotificationKind[Any], signed: Mapping[str, Any], native: Mapping[str, Any]
+) -> Mapping[str, Any]:
+    """``native`` with each number outside the kind's amount fields as the text it was sent
+    (and signed) as: a ``tradeNo`` signed as ``"20240101E001"`` and re-sent as the JSON
+    number ``20240101E001`` still reads ``20240101E001``, not ``2.0240101E+8``."""
+    texts = {
+        key: str(value)
+        for key, value in signed.items()
+        if type(value) is JsonNumber and key not in kind.amount_keys
+    }
+    return {**native, **texts} if texts else native
+
+
+def _structure(
+    kind: NotificationKind[N], signed: Mapping[str, Any], native: Mapping[str, Any]
+) -> N:
     try:
-        return kind.structure(native)
+        return kind.structure(_as_signed(kind, signed, native), native)
     except MalformedResponse as exc:
         reason = str(exc)
     except (TypeError, ValueError, KeyError) as exc:  # cattrs without detailed validation
@@ -135,7 +167,7 @@ def parse_fields(
     check_keys(signed, keys, f"{kind.name} notification")
     _require_fields(native, kind.required)
     _verify_sign(signed, secret)
-    return _structure(kind, native)
+    return _structure(kind, signed, native)
 
 
 @overload
@@ -164,14 +196,17 @@ def parse_notification(
     """Decode, verify and structure one notification (a ``PaymentNotification`` by default).
 
     ``body`` is best the raw request body (``bytes`` or ``str``): JSON numbers are then
-    verified as the exact text sent (``10000.50`` signs as ``10000.50``) and become ``int``
-    or ``Decimal``, never ``float``. A mapping someone else decoded is verified as it is; a
-    ``float`` in it signs as its shortest ``repr`` (``10000.5``), which may not be what the
-    gateway signed. ``kind`` and ``extra_keys`` as for ``verify_notification``.
+    verified as the exact text sent (``10000.50`` signs as ``10000.50``); an amount becomes
+    a ``Decimal`` (``raw``: ``int`` or ``Decimal``), never a ``float``. A mapping someone
+    else decoded is verified as it is; a ``float`` in it signs as its shortest ``repr``
+    (``10000.5``), which may not be what the gateway signed. ``kind`` and ``extra_keys``
+    as for ``verify_notification``.
 
     Raises ``MalformedNotification`` (not JSON, not an object, a key outside the allowed set
-    or a value that could be re-cut into one, ``tradeNo``/``status``/``amount``/``sign``
-    missing, or a field of the wrong type) and ``SignatureError``.
+    or a value that could be re-cut into one, a value that is an object or an array,
+    ``tradeNo``/``status``/``amount``/``sign`` missing, or a field of the wrong type) and
+    ``SignatureError``. Text fields are read as the text signed, even when sent as a JSON
+    number (``1e5`` stays ``"1e5"``, a different number would be a new trade).
     """
     check_secret(secret)
     chosen = notification_kind(kind)
