@@ -14,7 +14,12 @@ import pytest
 from hypothesis import given, strategies as st
 
 from vexora_async import wire
-from vexora_async.models import PaymentState
+from vexora_async.errors import MalformedNotification, MalformedResponse, ValidationError
+from vexora_async.models import PaymentState, to_money
+from vexora_async.notify import parse_notification
+from vexora_async.payout_models import Balance, PayoutState
+from vexora_async.payout_notify import parse_payout_notification
+from vexora_async.signing import sign
 
 AMOUNTS = st.decimals(allow_nan=False, allow_infinity=False, places=2,
                       min_value=Decimal("-1e25"), max_value=Decimal("1e25"))  # fmt: skip
@@ -112,3 +117,60 @@ def test_a_number_orjson_cannot_hold_is_read_as_the_standard_library_reads_it() 
     for refused in (b'{"amount":NaN}', b'{"amount":Infinity}', b'{"code":"0000",'):
         with pytest.raises(ValueError):
             wire.loads(refused)  # still not JSON to the SDK
+
+
+# -- Amount text: the request side's rule --------------------------------------------------
+
+_LAX = ["1_000", "\u0661\u0662\u0663\u0664\u0665", "\uff11\uff15\uff10\uff10\uff10\uff10",
+        "\u00a0150000", "150000\u2003", "NaN", "Infinity", "-inf", "0x10", "1,000", "",
+        "1" * 65]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", _LAX)
+@pytest.mark.parametrize(
+    ("cls", "fields"),
+    [
+        (PaymentState, {"tradeNo": "T1", "status": "0000"}),
+        (PayoutState, {"tradeNo": "T1", "status": "0000"}),
+        (Balance, {"freezeAmount": 0, "unsettledAmount": "0"}),
+    ],
+)
+def test_an_amount_the_request_side_refuses_is_a_malformed_answer(
+    text: str, cls: type[Any], fields: dict[str, Any]
+) -> None:
+    with pytest.raises(ValidationError):
+        to_money(text)
+    key = "availableAmount" if cls is Balance else "amount"
+    with pytest.raises(MalformedResponse, match="expected an amount"):
+        wire.structure_response({**fields, key: text}, cls, "answer")
+
+
+@pytest.mark.parametrize("text", ["1_000", "\u0661\u0662\u0663", "\uff11\uff15\uff10"])
+def test_a_notification_with_such_an_amount_is_malformed(text: str) -> None:
+    fields = {"platFormTradeNo": "P1", "tradeNo": "T1", "amount": text, "status": "0000",
+              "timestamp": "1763700300000"}  # fmt: skip
+    payment = json.dumps({**fields, "sign": sign(fields, "SECRET")})
+    with pytest.raises(MalformedNotification):
+        parse_notification(payment, "SECRET")
+    with pytest.raises(MalformedNotification):
+        parse_payout_notification(payment, "SECRET")
+
+
+@given(
+    text=st.one_of(
+        st.text(max_size=12),
+        st.text(st.sampled_from("0123456789.eE+-_ \t\n\u00a0\u0660\uff10"), max_size=12),
+        st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    )
+)
+def test_answer_amount_text_reads_exactly_what_to_money_takes(text: str) -> None:
+    try:
+        expected: Any = to_money(text)
+    except ValidationError:
+        expected = None
+    try:
+        answer = {"tradeNo": "T1", "status": "0000", "amount": text}
+        found: Any = wire.structure_response(answer, PaymentState, "answer").amount
+    except MalformedResponse:
+        found = None
+    assert type(found) is type(expected) and str(found) == str(expected)

@@ -114,6 +114,67 @@ def test_extra_may_not_override_rendered_fields() -> None:
     assert {v.field for v in caught.value.violations} == {"extra.tradeNo", "extra.sign"}
 
 
+@pytest.mark.parametrize("profile", ["IDR", "PHP", "KHR"])
+def test_a_reserved_extra_key_does_not_hide_the_other_violations(profile: str) -> None:
+    # As checkout does: the reserved key and every other field's violation, at once.
+    payout = get_profile(profile).payout
+    assert payout is not None
+    request = payout_request(
+        profile, "PO-X-2", "ftp://not-http", amount="-5", extra={"tradeNo": "OTHER"}
+    )
+    with pytest.raises(ValidationError) as caught:
+        payout.prepare(request)
+    found = {(v.field, v.rule) for v in caught.value.violations}
+    assert ("extra.tradeNo", "reserved") in found
+    assert {"amount", "notify_url"} <= {field for field, _ in found}
+    # Without the reserved key, the same other violations.
+    clean = payout_request(profile, "PO-X-2", "ftp://not-http", amount="-5")
+    with pytest.raises(ValidationError) as plain:
+        payout.prepare(clean)
+    assert found - {("extra.tradeNo", "reserved")} == {
+        (v.field, v.rule) for v in plain.value.violations
+    }
+
+
+@pytest.mark.parametrize("profile", registry.names())
+def test_a_remark_its_payout_notification_would_refuse_is_refused_up_front(
+    profile: str,
+) -> None:
+    payout = get_profile(profile).payout
+    assert payout is not None
+    for bad in ("June salary, status=approved", "x tradeNo=PO7", "successTime=now"):
+        request = payout_request(profile, "PO-R-1", "https://m.example/p", remark=bad)
+        with pytest.raises(ValidationError) as caught:
+            payout.prepare(request)
+        assert [(v.field, v.rule) for v in caught.value.violations] == [
+            ("remark", "ambiguous_in_notification")
+        ]
+        with pytest.raises(MalformedNotification):  # why: its notification is refused
+            parse_payout_notification(_body(remark=bad), SECRET)
+    fine = payout_request(profile, "PO-R-1", "https://m.example/p", remark="size=L, amount=5")
+    assert payout.prepare(fine)["remark"] == "size=L, amount=5"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    remark=st.text(st.sampled_from("= abmorstuwdeNTSiy"), min_size=1, max_size=30)
+    | st.builds("{}{}={}".format, st.text(max_size=5), st.sampled_from(sorted(PAYOUT_KEYS)),
+                st.text(max_size=5)),
+)  # fmt: skip
+def test_a_payout_remark_that_is_accepted_comes_back_in_a_notification_that_parses(
+    remark: str,
+) -> None:
+    payout = get_profile("IDR").payout
+    assert payout is not None
+    request = payout_request("IDR", "PO-R-2", "https://m.example/p", remark=remark)
+    try:
+        payout.prepare(request)
+    except ValidationError:
+        return
+    notification = parse_payout_notification(_body(remark=remark), SECRET)
+    assert notification.remark == remark
+
+
 def test_a_profile_without_payouts_is_a_configuration_error() -> None:
     custom = get_profile("IDR").with_changes(name="NOPAYOUT", payout=None)
     client = VexoraClient(

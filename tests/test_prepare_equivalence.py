@@ -401,6 +401,21 @@ def _old_remark(max_length: int) -> Callable[[str], str]:
     return check
 
 
+def _old_payout_remark(max_length: int) -> Callable[[str], str]:
+    from vexora_async.payout_notify import PAYOUT_KEYS
+    from vexora_async.signing import recut_key
+
+    plain = rules.text(max_length)
+
+    def check(value: str) -> str:
+        plain(value)
+        if "=" in value and recut_key({"remark": value}, PAYOUT_KEYS) is not None:
+            raise rules.Invalid("ambiguous_in_notification", "no 'key=' text such as 'status='")
+        return value
+
+    return check
+
+
 def _result(check: Callable[[str], str], value: str) -> tuple[Any, ...]:
     try:
         return ("ok", check(value))
@@ -429,6 +444,9 @@ _NEW_AND_OLD = [
     (rules.cambodia_mobile, _old_cambodia_mobile, st.one_of(_DIGITISH, _ANY)),
     (rules.remark(255), _old_remark(255), st.one_of(_ANY, st.text("a= st", max_size=300))),
     (rules.remark(8), _old_remark(8), st.one_of(_ANY, st.text(" a=", max_size=12))),
+    (rules.remark(255, notification="payout"), _old_payout_remark(255),
+     st.one_of(_ANY, st.text("a= st", max_size=300),
+               st.sampled_from(["status=1", "x tradeNo=2", "successTime=", "amount=5"]))),
 ]
 
 
@@ -453,7 +471,7 @@ _INLINED_CHECKS = sorted(
     {
         rule.check
         for profile in BUILT_IN
-        for rule in profile.fields
+        for rule in (*profile.fields, *(profile.payout.fields if profile.payout else ()))
         if rules.refuses_of(rule.check) is not None
     },
     key=repr,

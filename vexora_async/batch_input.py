@@ -11,15 +11,21 @@ header is line 1, so the first order is row 2; in a JSON Lines file each line is
 number, blank lines counted.
 
 Nothing in a file makes the reader raise, except a file that cannot be used at all
-(``InputFileError``: missing, unreadable, no CSV header). Every malformed row becomes an
-``InputRow`` without a request, whose violations name the field and the rule.
+(``InputFileError``: missing, unreadable, no CSV header, a CSV header naming one field twice).
+Every malformed row becomes an ``InputRow`` without a request, whose violations name the
+field and the rule.
+
+Ambiguity is refused, never resolved: a JSON Lines row with a key twice
+(``duplicate_field``) or with two spellings of one field, ``tradeNo`` and ``trade_no``
+(``ambiguous_field``), is an invalid row; a CSV header naming one field twice, in either
+way, makes the whole file unusable (checked once, at the header).
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Generic, Protocol, TextIO, TypeVar
@@ -108,9 +114,13 @@ def read_rows(path: Path, file_format: str | None = None) -> Iterator[InputRow[C
 
 
 def read_records(
-    path: Path, file_format: str | None = None
+    path: Path, file_format: str | None = None, names: Mapping[str, str] | None = None
 ) -> Iterator[tuple[int, Record | Violation]]:
-    """Every row of ``path`` as (row number, its fields or why they could not be read)."""
+    """Every row of ``path`` as (row number, its fields or why they could not be read).
+
+    ``names`` maps each column name a model takes to its field (``tradeNo`` and
+    ``trade_no`` to ``trade_no``): a CSV header with two columns for one field is refused
+    (``InputFileError``). Without it only a name written twice is."""
     kind = file_format or detect_format(path)
     try:
         # surrogateescape: bytes that are not UTF-8 become lone surrogates, reported per
@@ -121,14 +131,16 @@ def read_records(
     with handle:
         try:
             if kind == "csv":
-                yield from csv_records(handle)
+                yield from csv_records(handle, names)
             else:
-                yield from jsonl_records(handle)
+                yield from jsonl_records(handle, names)
         except OSError as exc:
             raise InputFileError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
-def csv_records(handle: TextIO) -> Iterator[tuple[int, Record | Violation]]:
+def csv_records(
+    handle: TextIO, names: Mapping[str, str] | None = None
+) -> Iterator[tuple[int, Record | Violation]]:
     reader = csv.reader(handle)
     header: list[str] | None = None
     last_line = 0
@@ -149,6 +161,7 @@ def csv_records(handle: TextIO) -> Iterator[tuple[int, Record | Violation]]:
             continue
         if header is None:
             header = [name.strip() for name in cells]
+            _check_header(header, names or {})
             continue
         if len(cells) > len(header):
             yield first_line, Violation("row", "too_many_cells", f"the header has {len(header)}")
@@ -162,7 +175,54 @@ def csv_records(handle: TextIO) -> Iterator[tuple[int, Record | Violation]]:
         raise InputFileError("the CSV file has no header line (column names)")
 
 
-def jsonl_records(handle: TextIO) -> Iterator[tuple[int, Record | Violation]]:
+def _check_header(header: list[str], names: Mapping[str, str]) -> None:
+    """Refuse a header with two columns for one field (``amount`` twice, or ``tradeNo`` and
+    ``trade_no``): which one a row means cannot be known. Once per file, not per row."""
+    seen: dict[str, str] = {}
+    for column in header:
+        if not column:  # no name (a trailing comma): its cells are refused if not empty
+            continue
+        field = names.get(column, column)
+        first = seen.get(field)
+        if first is None:
+            seen[field] = column
+            continue
+        which = field if _good_column(field) else "one column"
+        how = "twice" if first == column else f"as {_shown(first)} and as {_shown(column)}"
+        raise InputFileError(
+            f"line 1: the CSV header names {which} {how}; which column is meant cannot be known"
+        )
+
+
+def _shown(column: str) -> str:
+    return repr(column) if _good_column(column) else "another column"
+
+
+class _Repeated(dict[str, Any]):
+    """A JSON object with a key given twice (``repeated``: the first such key), kept apart
+    so that no value is picked for it. As a value inside a row it is an object: refused."""
+
+    repeated = ""
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``json``'s ``object_pairs_hook``: a dict, or a ``_Repeated`` for a key twice."""
+    fields = dict(pairs)
+    if len(fields) == len(pairs):
+        return fields
+    repeated = _Repeated(fields)
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            repeated.repeated = key
+            break
+        seen.add(key)
+    return repeated
+
+
+def jsonl_records(
+    handle: TextIO, names: Mapping[str, str] | None = None
+) -> Iterator[tuple[int, Record | Violation]]:
     line_no = 0
     while True:
         line = handle.readline(MAX_LINE + 1)
@@ -178,12 +238,22 @@ def jsonl_records(handle: TextIO) -> Iterator[tuple[int, Record | Violation]]:
             continue
         try:
             # Numbers stay exact, and a 5,000-digit one is not an error here (checked below).
-            value = json.loads(line, parse_float=Decimal, parse_int=Decimal)
+            # A key twice comes back as a ``_Repeated`` (no cost for the common row).
+            value = json.loads(
+                line, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_pairs
+            )
         except (ValueError, RecursionError):
             yield line_no, Violation("row", "unreadable_json", "not one JSON object per line")
             continue
-        if not isinstance(value, dict):
-            yield line_no, Violation("row", "not_an_object", "each line must be a JSON object")
+        if type(value) is not dict:
+            if isinstance(value, _Repeated):
+                key = value.repeated
+                field = (names or {}).get(key, key) if _good_column(key) else "row"
+                yield line_no, Violation(field, "duplicate_field", "given twice in one row")
+            else:
+                yield line_no, Violation(
+                    "row", "not_an_object", "each line must be a JSON object"
+                )
             continue
         yield line_no, {key: item for key, item in value.items() if item is not None}
 
@@ -205,8 +275,15 @@ class RowReader(Generic[R]):
 
     def read(self, path: Path, file_format: str | None = None) -> Iterator[InputRow[R]]:
         """Every row of ``path`` as an ``InputRow``."""
-        for row, record in read_records(path, file_format):
+        for row, record in self.records(path, file_format):
             yield self.to_row(row, record)
+
+    def records(
+        self, path: Path, file_format: str | None = None
+    ) -> Iterator[tuple[int, Record | Violation]]:
+        """``read_records`` with this model's names: a CSV header with two columns for one
+        field (``tradeNo`` and ``trade_no``) is refused."""
+        return read_records(path, file_format, self._names)
 
     def to_row(self, row: int, record: Record | Violation) -> InputRow[R]:
         """Build the request of one record; every problem is a violation, never an exception."""
@@ -217,7 +294,9 @@ class RowReader(Generic[R]):
         if type(record) is dict:
             try:
                 known = {self._names[key]: value for key, value in record.items()}
-                plain = "".join(record.values()).isascii()  # TypeError: a value not text
+                # TypeError: a value not text. Fewer fields than keys: two spellings of
+                # one field (``tradeNo`` and ``trade_no``), refused by the full path.
+                plain = len(known) == len(record) and "".join(record.values()).isascii()
             except (KeyError, TypeError):
                 plain = False
             if plain:
@@ -242,8 +321,17 @@ class RowReader(Generic[R]):
         known: dict[str, Any] = {}
         extra: dict[str, Any] = {}
         violations: list[Violation] = []
+        spelled: dict[str, str] = {}  # field -> the key that gave it
         for key, value in record.items():
             name = names.get(key)
+            if name is not None:
+                first = spelled.setdefault(name, key)
+                if first != key:  # ``tradeNo`` and ``trade_no``: neither value is taken
+                    violations.append(
+                        Violation(name, "ambiguous_field", f"given as {first} and as {key}")
+                    )
+                    known.pop(name, None)
+                    continue
             if name is None and not _good_column(key):
                 # Not a name that can be shown on one line: say which rule, not the name.
                 violations.append(
@@ -356,7 +444,10 @@ def _usable_text(text: str) -> bool:
 
 
 def _kind(value: Any) -> str:
-    return {list: "a list", dict: "an object", bool: "true/false", float: "a float"}.get(
+    return {
+        list: "a list", dict: "an object", _Repeated: "an object", bool: "true/false",
+        float: "a float",
+    }.get(
         type(value), type(value).__name__
     )
 

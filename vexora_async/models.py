@@ -38,6 +38,7 @@ NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 # "١٢٣", "1_000", "NaN" and "Infinity".
 _MONEY_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,9})?", re.ASCII)
 _MONEY_TEXT_MAX = 64
+_MONEY_SPACE = " \t\r\n"
 
 
 def to_money(value: object, field: str = "amount") -> Money:
@@ -59,18 +60,29 @@ def to_money(value: object, field: str = "amount") -> Money:
             [Violation(field, "float_not_allowed", "floats are inexact; use int or Decimal")]
         )
     if isinstance(value, str):
-        text = value.strip(" \t\r\n")
-        if len(text) > _MONEY_TEXT_MAX:
+        if len(value.strip(_MONEY_SPACE)) > _MONEY_TEXT_MAX:
             raise ValidationError(
                 [Violation(field, "too_long", f"at most {_MONEY_TEXT_MAX} characters")]
             )
-        if _MONEY_TEXT.fullmatch(text) is not None:
-            try:
-                return Decimal(text)
-            except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
-                pass
+        money = money_text(value)
+        if money is not None:
+            return money
         raise ValidationError([Violation(field, "not_a_number", "digits like 10000 or 12.50")])
     raise ValidationError([Violation(field, "not_a_number", f"got {type(value).__name__}")])
+
+
+def money_text(value: str) -> Decimal | None:
+    """``value`` as an amount under ``to_money``'s rule for text, or None: ASCII decimal
+    text (``"10000"``, ``"12.50"``, ``"1e3"``) of at most 64 characters, ASCII spaces around
+    it allowed. ``Decimal()`` alone would also take ``"1_000"`` and other scripts' digits.
+    The same rule reads amounts in the gateway's answers and notifications."""
+    text = value.strip(_MONEY_SPACE)
+    if len(text) <= _MONEY_TEXT_MAX and _MONEY_TEXT.fullmatch(text) is not None:
+        try:
+            return Decimal(text)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
+            pass
+    return None
 
 
 def _masked(value: object) -> str:

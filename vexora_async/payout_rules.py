@@ -93,8 +93,20 @@ class PayoutProfile:
     def prepare(self, request: PayoutRequest) -> dict[str, Any]:
         """Validate ``request``; its wire fields (without ``timestamp``/``sign``).
 
-        Raises ``ValidationError`` naming every broken rule before anything is sent.
+        Raises ``ValidationError`` naming every broken rule before anything is sent: a
+        reserved key in ``extra`` and every other field's violations together.
         """
+        if request.extra and not _RENDERED.isdisjoint(request.extra):
+            found = [
+                Violation(f"extra.{k}", "reserved", "rendered by the SDK")
+                for k in sorted(_RENDERED.intersection(request.extra))
+            ]
+            rest = {k: v for k, v in request.extra.items() if k not in _RENDERED}
+            try:
+                self.check_fields(payout_fields(attrs.evolve(request, extra=rest)))
+            except ValidationError as exc:
+                found.extend(exc.violations)
+            raise ValidationError(found)
         return self.check_fields(payout_fields(request))
 
     def check_fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -113,6 +125,8 @@ class PayoutProfile:
 # Built-in declarations ---------------------------------------------------------------------
 
 _DIGITS = rules.matches(r"[0-9]{4,34}", "account_format", "4 to 34 ASCII digits")
+# The remark comes back in the payout notification: no ``status=`` in it (see rules.remark).
+_REMARK = rules.remark(255, notification="payout")
 _BANK_CODE = rules.matches(r"[0-9]{4}", "bank_code_format", "4 digits from the bank list")
 _ID_MOBILE = rules.matches(
     r"(08[0-9]{8,11}|628[0-9]{7,10})", "mobile_format", "08 or 628, 10 to 13 digits"
@@ -140,7 +154,7 @@ def indonesia(name: str, create_path: str, query_path: str, balance_path: str) -
             _field("bank_account_no", _DIGITS),
             _field("bank_code", _BANK_CODE),
             _field("notify_url", rules.http_url),
-            _field("remark", rules.text(255), required=False),
+            _field("remark", _REMARK, required=False),
         ),
         amount=rules.AmountRule(decimals=0, minimum=10000, as_number=True),
         timestamp_as_number=True,
@@ -167,7 +181,7 @@ def philippines() -> PayoutProfile:
                 ),
             ),
             _field("notify_url", rules.http_url),
-            _field("remark", rules.text(255), required=False),
+            _field("remark", _REMARK, required=False),
         ),
         amount=rules.AmountRule(decimals=0, as_number=True),
         timestamp_as_number=True,
@@ -195,7 +209,7 @@ def cambodia(name: str, decimals: int) -> PayoutProfile:
             _field("bank_code", _BANK_CODE),
             _field("bank_number", _DIGITS),
             _field("notify_url", rules.http_url),
-            _field("remark", rules.text(255)),
+            _field("remark", _REMARK),
         ),
         amount=rules.AmountRule(decimals=decimals, minimum=minimum),
         description=f"Cambodia {name} payout",

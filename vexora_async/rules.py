@@ -177,11 +177,15 @@ def text(max_length: int = 255) -> Check:
     return _refuses(_named(check, f"text({max_length})"), refused)
 
 
-def remark(max_length: int = 255) -> Check:
+def remark(max_length: int = 255, *, notification: str = "payment") -> Check:
     """Text that the gateway echoes in its notification: it must not hold ``key=`` for a
     notification key sorting after ``remark`` (``status=``, ``tradeNo=``...). The sign joins
     pairs with no separator, so such a remark could be re-cut into a forged notification
-    (SPEC §7); the notification side refuses those, so the order would never be confirmed."""
+    (SPEC §7); the notification side refuses those, so the order would never be confirmed.
+    ``notification``: whose keys, ``"payment"`` (checkout) or ``"payout"``."""
+    if notification not in _REMARK_KEYS:
+        raise ValueError(f"notification must be one of {sorted(_REMARK_KEYS)}")
+    recuttable = _REMARK_KEYS[notification]
 
     def check(value: str) -> str:
         # ``text(max_length)``'s rules, inlined (one call less per remark).
@@ -189,12 +193,12 @@ def remark(max_length: int = 255) -> Check:
             raise Invalid("blank", "must not be only spaces")
         if len(value) > max_length:
             raise Invalid("too_long", f"at most {max_length} characters")
-        if "=" in value and _recuttable_remark(value):
+        if "=" in value and recuttable(value):
             raise Invalid("ambiguous_in_notification", "no 'key=' text such as 'status='")
         return value
 
     refused = f"value.isspace() or len(value) > {max_length} or ('=' in value and ARG(value))"
-    return _refuses(_named(check, f"remark({max_length})"), refused, _recuttable_remark)
+    return _refuses(_named(check, f"remark({max_length})"), refused, recuttable)
 
 
 def _recuttable_remark(value: str) -> bool:
@@ -203,6 +207,16 @@ def _recuttable_remark(value: str) -> bool:
     from .signing import recut_key
 
     return recut_key({"remark": value}, PAYMENT_KEYS) is not None
+
+
+def _recuttable_payout_remark(value: str) -> bool:
+    from .payout_notify import PAYOUT_KEYS  # as above: rare, and no early import
+    from .signing import recut_key
+
+    return recut_key({"remark": value}, PAYOUT_KEYS) is not None
+
+
+_REMARK_KEYS = {"payment": _recuttable_remark, "payout": _recuttable_payout_remark}
 
 
 _TRADE_NO = re.compile(r"[A-Za-z0-9_.\-]{1,32}", re.ASCII)

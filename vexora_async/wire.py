@@ -16,7 +16,7 @@ import importlib
 import json
 import time
 from collections.abc import Callable, Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, NoReturn, TypeVar, cast
 
@@ -27,7 +27,7 @@ from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, overrid
 
 from .errors import MalformedResponse
 from .frozen_init import settable_twin
-from .models import CheckoutRequest, PaymentLink, PaymentState, TradeStatus
+from .models import CheckoutRequest, PaymentLink, PaymentState, TradeStatus, money_text
 from .payout_models import Balance, Payout, PayoutState, PayoutStatus
 
 __all__ = [
@@ -95,13 +95,14 @@ def _structure_decimal(value: object, _: object) -> Decimal:
         raise MalformedResponse("expected an amount, got a boolean")
     if isinstance(value, Decimal):
         return value
+    if isinstance(value, int):
+        return Decimal(value)
     if isinstance(value, float):
         value = repr(value)  # shortest text that round-trips: what the gateway sent
-    if isinstance(value, int | str):
-        try:
-            parsed = Decimal(value)
-        except InvalidOperation:
-            parsed = None
+    if isinstance(value, str):
+        # The request side's rule (``to_money``): ASCII decimal text only, not all that
+        # ``Decimal()`` takes ("1_000", Arabic-Indic or full-width digits, "NaN").
+        parsed = money_text(value)
         if parsed is not None and parsed.is_finite():
             return parsed
     raise MalformedResponse("expected an amount")

@@ -46,7 +46,6 @@ from ..batch_input import (
     InputRow,
     Request,
     RowReader,
-    read_records,
 )
 from ..client import VexoraClient
 from ..errors import (
@@ -520,7 +519,7 @@ async def _send(
     def requests() -> Iterator[R]:
         """The rows to send, claimed from the journal a group at a time (committed as in
         flight before the first of them can leave), matched with their lines of the file."""
-        records = read_records(args.input, args.format)
+        records = kind.rows.records(args.input, args.format)
         last = 0
         while not stop.requested and (claims := journal.claim_next(group, finished)):
             finished.clear()  # recorded with the claim, in one commit
@@ -528,7 +527,7 @@ async def _send(
                 if stop.requested:  # claimed, never sent: re-driven (and created) next run
                     return
                 if claim.row <= last:  # a row another worker left (shared journal): reread
-                    records = read_records(args.input, args.format)
+                    records = kind.rows.records(args.input, args.format)
                 last = claim.row
                 item = kind.rows.to_row(claim.row, _seek(records, claim.row, args.input))
                 if item.request is None or item.request.trade_no != claim.trade_no:
