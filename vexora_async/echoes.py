@@ -21,7 +21,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, quote_plus, unquote_plus
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 from .call import Envelope
 from .envelope import clean_gateway_text
@@ -109,7 +109,7 @@ class Echoes:
         if not values:
             return False
         text = "\n".join(texts)
-        read = (text.casefold(), _unescaped(text).casefold())
+        read = [variant.casefold() for variant in _unescapings(text)]
         return any(value in variant for value in values for variant in read)
 
     def _compiled(self) -> re.Pattern[str]:
@@ -219,16 +219,17 @@ _JSON_SIMPLE = {
 }  # fmt: skip
 
 
-def _unescaped(text: str) -> str:
-    """``text`` with URL, HTML and JSON escapes undone (for the cheap look only)."""
-    text = html.unescape(unquote_plus(text))
+def _unescapings(text: str) -> set[str]:
+    """``text`` as written and with each escaping a gateway may use undone (URL, with or
+    without "+" for space; HTML; JSON): one at a time, as each spelling uses one."""
+    found = {text, unquote(text), unquote_plus(text), html.unescape(text)}
     if "\\" in text:
-        text = _JSON_ESCAPE.sub(
+        plain = _JSON_ESCAPE.sub(
             lambda m: chr(int(m[1][1:], 16)) if m[1][0] == "u" else _JSON_SIMPLE[m[1]], text
         )
         # A character beyond the BMP is escaped as two surrogates: join them again.
-        text = text.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass")
-    return text
+        found.add(plain.encode("utf-16", "surrogatepass").decode("utf-16", "surrogatepass"))
+    return found
 
 
 def shown_code(code: str, sent: Mapping[str, Any]) -> str:
