@@ -517,3 +517,19 @@ def test_the_readme_scaling_out_examples_run() -> None:
     assert len(blocks) == 2
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})  # builds objects; connects nowhere
+
+
+async def test_a_redis_store_from_a_url_waits_for_a_connection_in_a_burst(
+    redis_server: RedisServer,
+) -> None:
+    # More claims at once than the pool has connections: they queue for one instead of
+    # failing (redis-py's default pool raises MaxConnectionsError, and the notification
+    # would be answered 500).
+    from vexora_async._redis_connect import POOL_SIZE
+
+    store = RedisNotificationStore(redis_server.url, prefix=unique("vexora") + ":")
+    try:
+        claims = await asyncio.gather(*(store.claim(f"k{i}") for i in range(3 * POOL_SIZE)))
+        assert all(claim.state is ClaimState.CLAIMED for claim in claims)
+    finally:
+        await store.aclose()
