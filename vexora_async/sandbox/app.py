@@ -211,6 +211,22 @@ class _Handlers:
             return self._coded(codes.system_error_code, codes.system_error_msg)
         if fault is FaultKind.UNKNOWN_CODE_AFTER_STORE:
             return self._coded(codes.unknown_code, codes.unknown_msg)
+        if fault is FaultKind.PROXY_ENVELOPE_AFTER_STORE:
+            return web.Response(
+                status=503,
+                body=_envelope(codes, codes.not_found_code, "request failed, system busy"),
+                content_type=_JSON,
+                headers={"Retry-After": str(self._faults.retry_after)},
+            )
+        if (
+            fault is FaultKind.OTHER_ORDER_AFTER_STORE
+            and isinstance(reply.data, Mapping)
+            and "tradeNo" in reply.data
+        ):
+            other = {**reply.data, "tradeNo": f"OTHER-{reply.data['tradeNo']}"}
+            return web.Response(
+                body=_envelope(codes, reply.code, reply.msg, other), content_type=_JSON
+            )
         if fault is FaultKind.DROP_AFTER_STORE:
             if request.transport is not None:
                 request.transport.abort()  # no answer at all; aiohttp skips writing it

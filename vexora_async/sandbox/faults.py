@@ -49,6 +49,11 @@ class FaultKind(enum.StrEnum):
     # Queries only: answered from a replica ``FaultPolicy.replica_lag`` seconds behind, so
     # an order committed more recently than that is "not found".
     LAGGING_REPLICA = "lagging-replica"
+    # A proxy that committed the request and answers 503 with a body that looks like the
+    # gateway's "not found" envelope: no verdict, whatever the body says.
+    PROXY_ENVELOPE_AFTER_STORE = "503-envelope-after-store"
+    # The real answer, naming another order's tradeNo: it proves nothing of this one.
+    OTHER_ORDER_AFTER_STORE = "other-order-after-store"
 
     @property
     def before_store(self) -> bool:
