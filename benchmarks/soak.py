@@ -73,12 +73,17 @@ def requests(count: int, run_id: str) -> Iterator[CheckoutRequest]:
 
 
 def _is_lie(result: BatchResult, order: Order | None) -> bool:
-    """A reported outcome the ledger contradicts."""
+    """A reported outcome the ledger contradicts, or a result about another order."""
     if result.outcome in NOT_CREATED:
         return order is not None
     if result.outcome in CREATED and order is None:
         return True
+    state = getattr(result.error, "state", None)  # OrderExists: what the query found
+    if state is not None and state.trade_no != result.trade_no:
+        return True
     link = result.link
+    if link is not None and link.trade_no != result.trade_no:
+        return True
     return (
         link is not None and order is not None and link.platform_trade_no != order.platform_trade_no
     )

@@ -50,7 +50,8 @@ class FaultKind(enum.StrEnum):
     # an order committed more recently than that is "not found".
     LAGGING_REPLICA = "lagging-replica"
     # A proxy that committed the request and answers 503 with a body that looks like the
-    # gateway's "not found" envelope: no verdict, whatever the body says.
+    # gateway's "not found" envelope: no verdict, whatever the body says. Drawn for a create,
+    # the order's next ``STICKY_QUERIES`` queries get it too (the front stays overloaded).
     PROXY_ENVELOPE_AFTER_STORE = "503-envelope-after-store"
     # The real answer, naming another order's tradeNo: it proves nothing of this one.
     OTHER_ORDER_AFTER_STORE = "other-order-after-store"
@@ -98,6 +99,10 @@ _QUERY_ONLY: frozenset[Operation] = frozenset({"query", "payout_query"})
 CLASSIC_KINDS: tuple[FaultKind, ...] = tuple(FaultKind)[:8]
 # Every kind, the hostile ones included (``FaultPolicy.mix``).
 ALL_KINDS: tuple[FaultKind, ...] = tuple(FaultKind)
+# How many of an order's queries a drawn 503-envelope-after-store answers too: more than a
+# client's settle queries (3 by default), so reading its body as a verdict would show.
+STICKY_QUERIES = 4
+_QUERY_OF: dict[str, Operation] = {"checkout": "query", "payout": "payout_query"}
 
 
 @attrs.define
@@ -233,7 +238,13 @@ class FaultPolicy:
             if not kinds:
                 return None
             draw, which = self._draw(operation, trade_no)
-            return kinds[which % len(kinds)] if draw < self._rate else None
+            drawn = kinds[which % len(kinds)] if draw < self._rate else None
+            query = _QUERY_OF.get(operation)
+            if drawn is FaultKind.PROXY_ENVELOPE_AFTER_STORE and trade_no and query:
+                self._injected.setdefault(
+                    (query, trade_no), _Injection(drawn, STICKY_QUERIES)
+                )
+            return drawn
 
     def _draw(self, operation: str, trade_no: str | None) -> tuple[float, int]:
         if self._seed is None or trade_no is None:
