@@ -12,7 +12,8 @@ the gateway for real (a middleware breaks their amount after validation). Afterw
 order's reported outcome is compared with what the sandbox really stored:
 
 - lies: reported "not created" (rejected, invalid, not sent) but stored, or reported
-  created (a link, or ``OrderExists``) but absent, or a link that is not the stored one;
+  created (a link, or ``OrderExists``) but absent, or a link that is not the stored one, or
+  a link or found state about another order;
 - duplicates: stored orders that do not map one-to-one onto an input;
 - missing: inputs without exactly one result.
 

@@ -8,7 +8,7 @@ fault kind, and afterwards every payout's reported outcome is compared with what
 sandbox really stored:
 
 - lies: reported "not paid out" (rejected, invalid, not sent) but stored, or reported
-  created/exists but absent;
+  created/exists but absent, or a result about another payout;
 - duplicates: two payouts for one ``tradeNo``, or a payout no input asked for;
 - missing: inputs without exactly one result;
 - money: the merchant is funded with exactly the sum of all payouts, so the balance must
