@@ -102,11 +102,9 @@ class PayoutProfile:
                 for k in sorted(_RENDERED.intersection(request.extra))
             ]
             rest = {k: v for k, v in request.extra.items() if k not in _RENDERED}
-            try:
-                self.check_fields(payout_fields(attrs.evolve(request, extra=rest)))
-            except ValidationError as exc:
-                found.extend(exc.violations)
-            raise ValidationError(found)
+            rules.refuse_with_the_rest(
+                found, lambda: self.check_fields(payout_fields(attrs.evolve(request, extra=rest)))
+            )
         return self.check_fields(payout_fields(request))
 
     def check_fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:

@@ -216,11 +216,9 @@ class RegionProfile:
             for key in collisions
         ]
         rest = {k: v for k, v in request.extra.items() if k not in _RENDERED}
-        try:
-            self.check_fields(checkout_fields(attrs.evolve(request, extra=rest)))
-        except ValidationError as exc:
-            found.extend(exc.violations)
-        raise ValidationError(found)
+        rules.refuse_with_the_rest(
+            found, lambda: self.check_fields(checkout_fields(attrs.evolve(request, extra=rest)))
+        )
 
     def check_fields(self, fields: Mapping[str, Any]) -> dict[str, Any]:
         """Validate wire-named business fields and return them as they are sent.

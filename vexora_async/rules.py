@@ -16,12 +16,12 @@ import ipaddress
 import re
 from collections.abc import Callable, Iterable, Mapping
 from decimal import ROUND_DOWN, Context, Decimal
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 import attrs
 
-from .errors import Violation
+from .errors import ValidationError, Violation
 
 __all__ = [
     "AmountRule",
@@ -36,6 +36,7 @@ __all__ = [
     "matches",
     "one_of",
     "only_with",
+    "refuse_with_the_rest",
     "remark",
     "required_when",
     "text",
@@ -440,3 +441,14 @@ class AmountRule:
         # while decimals <= 6 (and is much faster than format()).
         exact = amount.quantize(self._unit, None, _COMPARE)
         return str(exact) if self.decimals <= 6 else format(exact, "f")
+
+
+def refuse_with_the_rest(refused: list[Violation], check_rest: Callable[[], object]) -> NoReturn:
+    """Raise one ``ValidationError``: the ``extra`` keys ``refused`` and every violation of
+    the request without them (``check_rest``), so nothing is hidden behind the first."""
+    found = list(refused)
+    try:
+        check_rest()
+    except ValidationError as exc:
+        found.extend(exc.violations)
+    raise ValidationError(found)
